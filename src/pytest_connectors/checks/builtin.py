@@ -1,0 +1,18 @@
+"""Registers the built-in checks through the same hook third-party plugins use."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import CheckRegistry
+from .definition import DEFINITION
+from .delegate import DELEGATE
+from .expressions import EXPRESSIONS
+from .references import REFERENCES
+from .secrets import SECRETS
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
+    for check in (DEFINITION, REFERENCES, EXPRESSIONS, DELEGATE, SECRETS):
+        registry.register(check)

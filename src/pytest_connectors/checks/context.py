@@ -1,0 +1,67 @@
+"""What a check can see: the connector, the whole inventory, the delegate, secrets and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..delegate import DelegateContext
+from ..inventory import Inventory
+from ..model import Connector
+from ..results import CheckResult, Finding
+from ..secrets import SecretChain
+from ..settings import Expectations, Settings
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    offline: bool = False
+    strict: bool = False
+    any_delegate: bool = False
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """What is known at collection time (no fixtures yet): used by ``Check.applies``."""
+
+    inventory: Inventory
+    settings: Settings
+    options: RunOptions
+
+    def referenced_by_pipelines(self, connector: Connector) -> bool:
+        return bool(self.inventory_uses().get(connector.key))
+
+    def inventory_uses(self) -> Mapping[Any, list[Any]]:
+        from .references import pipeline_uses_by_connector
+
+        return pipeline_uses_by_connector(self.inventory)
+
+
+@dataclass
+class CheckContext:
+    connector: Connector
+    inventory: Inventory
+    settings: Settings
+    delegate: DelegateContext
+    secrets: SecretChain
+    options: RunOptions
+    result_of: Callable[[str], CheckResult]
+    findings: list[Finding] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expectations(self) -> Expectations:
+        return self.settings.expectations_for(self.connector.ref)
+
+    def fail(self, mode: str, cause: str, *, blocks: bool = True, **evidence: Any) -> None:
+        self.findings.append(Finding(mode, cause, evidence, blocks))
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    warn = fail  # severity comes from the catalogue; the alias reads better at call sites
+
+    def note(self, **facts: Any) -> None:
+        self.evidence.update(facts)

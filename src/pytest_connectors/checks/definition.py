@@ -1,0 +1,29 @@
+"""``definition``: the connector matches Harness's schema, enums and naming rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..results import Phase
+from . import Check
+from .context import CheckContext
+
+
+def check_definition(ctx: CheckContext) -> None:
+    connector = ctx.connector
+    ctx.note(type=connector.type, scope=connector.scope.describe())
+    for error in connector.errors:
+        evidence: dict[str, Any] = {"field_path": error.field_path, "line": error.line}
+        if error.suggestion:
+            evidence["suggestion"] = error.suggestion
+        ctx.fail(
+            "definition-invalid",
+            f"{error.field_path} (line {error.line}): {error.problem}",
+            problem=error.problem,
+            **evidence,
+        )
+    if not connector.supported and not connector.errors:
+        ctx.note(live_checks=f"none yet for type {connector.type}: static checks only")
+
+
+DEFINITION = Check("definition", Phase.DEFINITION, check_definition, description=__doc__ or "")

@@ -1,0 +1,114 @@
+"""Evaluate checks once per connector per process, dependencies first, with layered skips.
+
+Whatever item asks first triggers the work; every other item (on this worker) reuses it. A
+dependency that failed turns the dependent check into a skip that names the root cause:
+``blocked by <check> (<failure-mode>)``. This makes outcomes the same however xdist splits items.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..delegate import DelegateContext
+from ..inventory import Inventory
+from ..model import Connector
+from ..results import CheckResult, Failure, Outcome, Skip
+from ..secrets import SecretChain
+from ..settings import Settings
+from . import CheckRegistry
+from .context import CheckContext, CollectContext, RunOptions
+
+
+@dataclass
+class CheckEngine:
+    registry: CheckRegistry
+    inventory: Inventory
+    settings: Settings
+    delegate: DelegateContext
+    secrets: SecretChain
+    options: RunOptions
+    _results: dict[tuple[str, int, str], CheckResult | BaseException] = field(default_factory=dict)
+
+    @property
+    def collect_context(self) -> CollectContext:
+        return CollectContext(self.inventory, self.settings, self.options)
+
+    def result(self, connector: Connector, name: str) -> CheckResult:
+        key = (connector.file, connector.line, name)
+        if key not in self._results:
+            try:
+                self._results[key] = self._evaluate(connector, name)
+            except Exception as exc:  # a bug in a check: re-raised for every item that asks
+                self._results[key] = exc
+        outcome = self._results[key]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _blocked(self, connector: Connector, name: str) -> str | None:
+        check = self.registry[name]
+        collect = self.collect_context
+        for dependency in check.needs:
+            if dependency not in self.registry:
+                continue
+            if not self.registry[dependency].applies_to(connector, collect):
+                continue
+            if self.options.offline and self.registry[dependency].network:
+                continue
+            result = self.result(connector, dependency)
+            blocking = result.blocking
+            if blocking is not None:
+                return f"blocked by {dependency} ({blocking.mode})"
+            if result.outcome is Outcome.SKIPPED and (result.skip_reason or "").startswith(
+                "blocked by"
+            ):
+                return result.skip_reason
+        return None
+
+    def _evaluate(self, connector: Connector, name: str) -> CheckResult:
+        blocked = self._blocked(connector, name)
+        if blocked:
+            return CheckResult(name, Outcome.SKIPPED, skip_reason=blocked)
+        ctx = CheckContext(
+            connector=connector,
+            inventory=self.inventory,
+            settings=self.settings,
+            delegate=self.delegate,
+            secrets=self.secrets,
+            options=self.options,
+            result_of=lambda other: self.result(connector, other),
+        )
+        started = time.perf_counter()
+        skip_reason: str | None = None
+        try:
+            self.registry[name].run(ctx)
+        except Failure as failure:
+            ctx.findings.append(failure.finding)
+        except Skip as skip:
+            skip_reason = str(skip) or "nothing to check"
+        duration = time.perf_counter() - started
+        return finish(name, ctx.findings, ctx.evidence, duration, skip_reason)
+
+
+def finish(
+    name: str,
+    findings: list[Any],
+    evidence: dict[str, Any],
+    duration: float,
+    skip_reason: str | None = None,
+) -> CheckResult:
+    """Outcome from findings: an error fails, warnings alone warn, nothing passes."""
+    if skip_reason is not None and not findings:
+        return CheckResult(name, Outcome.SKIPPED, (), evidence, skip_reason, duration)
+    if any(f.severity.value == "error" for f in findings):
+        outcome = Outcome.FAILED
+    elif findings:
+        outcome = Outcome.WARNING
+    else:
+        outcome = Outcome.PASSED
+    return CheckResult(name, outcome, tuple(findings), evidence, None, duration)
+
+
+__all__ = ["CheckEngine", "DelegateContext", "Inventory", "SecretChain", "Settings", "finish"]

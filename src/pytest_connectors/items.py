@@ -1,0 +1,146 @@
+"""Collectors and items: one YAML file, one item per (connector, check).
+
+Items are ``pytest.Function`` s with a fixed function, so they take part in fixtures like any
+test: a conftest.py can override ``connectors_delegate`` or ``connectors_secrets`` and add
+autouse fixtures. Node ids are ``<file>::<ref>[<check>]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checks import CheckRegistry
+from .checks.context import CollectContext
+from .checks.documents import broken_document_result, pipeline_result, settings_result
+from .checks.engine import CheckEngine
+from .inventory import Inventory, SettingsEntry
+from .masking import MASKER
+from .model import HARNESS_TYPES, BrokenDocument, Connector, PipelineDocument
+from .reporting.records import Subject, check_payload, subject_info
+from .reporting.text import render_failure
+from .results import CheckResult, Outcome, Phase
+from .stash import COLLECT_KEY, INVENTORY_KEY, REGISTRY_KEY
+
+
+class CheckFailed(Exception):
+    """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _run_connector_check(request: pytest.FixtureRequest, connectors_engine: CheckEngine) -> None:
+    item = request.node
+    assert isinstance(item, ConnectorItem)
+    item.run_check(connectors_engine)
+
+
+class ConnectorItem(pytest.Function):
+    subject: Subject
+    check_name: str
+    payload: dict[str, Any] | None = None
+
+    @classmethod
+    def create(
+        cls,
+        parent: ConnectorFile,
+        subject: Subject,
+        check: str,
+        markers: list[pytest.MarkDecorator],
+    ) -> ConnectorItem:
+        info = subject_info(subject)
+        item: ConnectorItem = cls.from_parent(
+            parent,
+            name=f"{info['ref']}[{check}]",
+            callobj=_run_connector_check,
+        )
+        item.subject = subject
+        item.check_name = check
+        for marker in markers:
+            item.add_marker(marker)
+        return item
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, max(subject_info(self.subject)["line"] - 1, 0), self.name
+
+    def result(self, engine: CheckEngine) -> CheckResult:
+        subject = self.subject
+        if isinstance(subject, Connector):
+            skipped = engine.settings.expectations_for(subject.ref).skip
+            if self.check_name in skipped:
+                return CheckResult(
+                    self.check_name,
+                    Outcome.SKIPPED,
+                    skip_reason="skipped by the connector's pytestConnectors settings",
+                )
+            return engine.result(subject, self.check_name)
+        if isinstance(subject, PipelineDocument):
+            return pipeline_result(engine.inventory, subject)
+        if isinstance(subject, SettingsEntry):
+            return settings_result(subject)
+        return broken_document_result(subject)
+
+    def run_check(self, engine: CheckEngine) -> None:
+        result = self.result(engine)
+        info = subject_info(self.subject)
+        check = check_payload(info, result)
+        self.payload = {"subject": MASKER.scrub_data(info), "check": check}
+        if result.outcome is Outcome.SKIPPED:
+            pytest.skip(result.skip_reason or "skipped")
+        failing = result.outcome is Outcome.FAILED or (
+            result.outcome is Outcome.WARNING and engine.options.strict
+        )
+        if failing:
+            raise CheckFailed(render_failure(info, check))
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return excinfo.value.text
+        return super().repr_failure(excinfo)
+
+
+class ConnectorFile(pytest.File):
+    """A YAML file under a connectors path."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        inventory: Inventory = self.config.stash[INVENTORY_KEY]
+        registry: CheckRegistry = self.config.stash[REGISTRY_KEY]
+        collect: CollectContext = self.config.stash[COLLECT_KEY]
+        xdist = self.config.pluginmanager.hasplugin("xdist")
+        for entry in inventory.entries.get(self.path.resolve(), []):
+            if isinstance(entry, Connector):
+                yield from self._connector_items(entry, registry, collect, xdist)
+            elif isinstance(entry, PipelineDocument):
+                marks = [pytest.mark.definition, pytest.mark.pipeline]
+                yield ConnectorItem.create(self, entry, "references", marks)
+            elif isinstance(entry, SettingsEntry):
+                if entry.document.errors:
+                    yield ConnectorItem.create(self, entry, "definition", [pytest.mark.definition])
+            elif isinstance(entry, BrokenDocument):
+                yield ConnectorItem.create(self, entry, "definition", [pytest.mark.definition])
+
+    def _connector_items(
+        self, connector: Connector, registry: CheckRegistry, collect: CollectContext, xdist: bool
+    ) -> Iterator[pytest.Item]:
+        known = connector.type in HARNESS_TYPES
+        type_marker = getattr(pytest.mark, connector.type.lower()) if known else None
+        for check in registry:
+            if collect.options.offline and (check.network or check.phase is not Phase.DEFINITION):
+                continue
+            if not check.applies_to(connector, collect):
+                continue
+            marks = [getattr(pytest.mark, check.phase.value)]
+            if check.network:
+                marks.append(pytest.mark.network)
+            if type_marker is not None:
+                marks.append(type_marker)
+            if xdist:
+                marks.append(pytest.mark.xdist_group(name=connector.ref))
+            yield ConnectorItem.create(self, connector, check.name, marks)

@@ -1,0 +1,77 @@
+"""The masker: every secret value revealed in this process is scrubbed from every output.
+
+It is process-wide on purpose: a secret can surface anywhere (log records, tracebacks with
+``--showlocals``, third-party exception text), so scrubbing must not depend on which object
+happens to hold a reference to a per-run registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import threading
+from typing import Any
+
+MASK = "***"
+MIN_LENGTH = 4
+_MIN_LINE = 16
+
+
+class Masker:
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        """Register a secret value (and the forms it is commonly transformed into)."""
+        forms = {value, value.strip()}
+        forms.update(line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE)
+        forms.add(base64.b64encode(value.encode()).decode())
+        decoded = _maybe_base64(value)
+        if decoded:
+            forms.add(decoded)
+            forms.update(
+                line.strip() for line in decoded.splitlines() if len(line.strip()) >= _MIN_LINE
+            )
+        forms = {f for f in forms if len(f) >= MIN_LENGTH}
+        with self._lock:
+            if forms <= self._values:
+                return
+            self._values |= forms
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def scrub(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+    def scrub_data(self, data: Any) -> Any:
+        """Scrub every string inside JSON-like data (dicts, lists, tuples, strings)."""
+        if isinstance(data, str):
+            return self.scrub(data)
+        if isinstance(data, dict):
+            return {self.scrub(str(k)): self.scrub_data(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.scrub_data(v) for v in data]
+        return data
+
+    def contains_secret(self, text: str) -> bool:
+        return self._pattern is not None and self._pattern.search(text) is not None
+
+
+def _maybe_base64(value: str) -> str | None:
+    compact = "".join(value.split())
+    if len(compact) < 16 or len(compact) % 4:
+        return None
+    try:
+        decoded = base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded.isprintable() or "\n" in decoded else None
+
+
+MASKER = Masker()

@@ -1,0 +1,325 @@
+"""pytest hooks: thin adapters over the loader, the check engine and the reporters.
+
+The stateful part, :class:`ConnectorsRun`, is registered only when connector paths are given
+(``--connectors`` or the ``connectors`` ini option). Fixtures live here so a conftest.py can
+override them by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import hookspecs
+from .checks import CheckRegistry
+from .checks import builtin as builtin_checks
+from .checks.context import CollectContext, RunOptions
+from .checks.engine import CheckEngine
+from .delegate import DelegateContext, build_delegate_context
+from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory, merge_settings
+from .items import ConnectorFile, ConnectorItem
+from .masking import MASKER
+from .model import HARNESS_TYPES, Connector
+from .options import ConnectorOptions, add_options, read_options
+from .refs import ScopeId
+from .reporting import outputs
+from .reporting.records import RunRecords
+from .results import CheckResult, Phase
+from .secrets import EnvironmentSource, HookSource, SecretChain, SecretsFileSource, SecretSource
+from .settings import SettingsDocument, read_settings
+from .stash import COLLECT_KEY, INVENTORY_KEY, OPTIONS_KEY, REGISTRY_KEY
+from .yamlload import YamlMap, load_documents
+
+SECRETS_FILE_KEY = pytest.StashKey[SecretsFileSource | None]()
+CONFIG_DOCS_KEY = pytest.StashKey[list[SettingsDocument]]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for phase in Phase:
+        config.addinivalue_line(
+            "markers", f"{phase.value}: connector checks of the {phase.value} phase"
+        )
+    config.addinivalue_line("markers", "network: connector checks that leave this host")
+    config.addinivalue_line("markers", "pipeline: pipeline/template/input-set reference checks")
+    for connector_type in HARNESS_TYPES:
+        config.addinivalue_line("markers", f"{connector_type.lower()}: {connector_type} connectors")
+    _install_log_scrubbing()
+    if not config.pluginmanager.is_registered(builtin_checks):
+        config.pluginmanager.register(builtin_checks, "connectors-builtin-checks")
+    options = read_options(config)
+    config.stash[OPTIONS_KEY] = options
+    config.stash[SECRETS_FILE_KEY] = _load_secrets_file(options.secrets_file)
+    config.stash[CONFIG_DOCS_KEY] = _load_config_file(options.config_file)
+    config.stash[INVENTORY_KEY] = Inventory()
+    if options.enabled:
+        config.pluginmanager.register(ConnectorsRun(config, options), "connectors-run")
+
+
+def _install_log_scrubbing() -> None:
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_connectors_scrubbing", False):
+        return
+
+    def scrubbing_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's problem, not ours
+            return record
+        if MASKER.contains_secret(message):
+            record.msg, record.args = MASKER.scrub(message), None
+        return record
+
+    scrubbing_factory._connectors_scrubbing = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(scrubbing_factory)
+
+
+def _load_secrets_file(path: Path | None) -> SecretsFileSource | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise pytest.UsageError(f"--connectors-secrets: {path} does not exist")
+    try:
+        return SecretsFileSource.load(path)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--connectors-secrets: {exc}") from None
+
+
+def _load_config_file(path: Path | None) -> list[SettingsDocument]:
+    if path is None:
+        return []
+    if not path.is_file():
+        raise pytest.UsageError(f"--connectors-config: {path} does not exist")
+    documents = []
+    for document in load_documents(path):
+        if document.problem is not None:
+            raise pytest.UsageError(
+                f"--connectors-config: {path}:{document.problem.line}: {document.problem.message}"
+            )
+        data = document.data
+        if isinstance(data, YamlMap) and "pytestConnectors" in data:
+            data = data["pytestConnectors"]
+        if data is None:
+            continue
+        parsed = read_settings(data)
+        if parsed.errors:
+            problems = "; ".join(
+                f"{path}:{e.line}: {e.field_path}: {e.problem}"
+                + (f" (did you mean '{e.suggestion}'?)" if e.suggestion else "")
+                for e in parsed.errors
+            )
+            raise pytest.UsageError(f"--connectors-config: {problems}")
+        documents.append(parsed)
+    return documents
+
+
+def _covered(path: Path, args: list[str], base: Path) -> bool:
+    resolved = path.resolve()
+    for arg in args:
+        candidate = Path(base, arg.split("::")[0]).resolve()
+        if resolved == candidate or candidate in resolved.parents:
+            return True
+    return False
+
+
+class ConnectorsRun:
+    """The per-run state: inventory loading, collection, results and reports."""
+
+    def __init__(self, config: pytest.Config, options: ConnectorOptions) -> None:
+        self.config = config
+        self.options = options
+        self.paths = [p.resolve() for p in options.paths]
+        self.records = RunRecords()
+        self.loaded = False
+        self._adjust_args()
+
+    def _adjust_args(self) -> None:
+        """``pytest --connectors=DIR`` checks DIR; explicit test paths are checked too."""
+        config = self.config
+        explicit = config.args_source is pytest.Config.ArgsSource.ARGS
+        base = config.invocation_params.dir
+        if self.options.cli_paths and not explicit:
+            config.args[:] = [str(p) for p in self.options.cli_paths]
+            return
+        if explicit and not self.options.cli_paths:
+            return
+        for path in self.options.paths:
+            if not _covered(path, config.args, base):
+                config.args.append(str(path))
+
+    def ensure_loaded(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        config = self.config
+        inventory = load_inventory(
+            self.paths, config.rootpath, max_bytes=self.options.max_file_size
+        )
+        documents = [
+            entry.document
+            for entries in inventory.entries.values()
+            for entry in entries
+            if isinstance(entry, SettingsEntry)
+        ]
+        settings = merge_settings([*documents, *config.stash[CONFIG_DOCS_KEY]])
+        if self.options.timeout is not None:
+            settings = replace(
+                settings, defaults=replace(settings.defaults, timeout=self.options.timeout)
+            )
+        inventory.settings = settings
+        registry = CheckRegistry()
+        config.hook.pytest_connectors_register_checks(registry=registry)
+        config.stash[INVENTORY_KEY] = inventory
+        config.stash[REGISTRY_KEY] = registry
+        config.stash[COLLECT_KEY] = CollectContext(inventory, settings, self.options.run)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        self.ensure_loaded()
+
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Collector | None:
+        if file_path.suffix not in YAML_SUFFIXES:
+            return None
+        resolved = file_path.resolve()
+        if not any(resolved == p or p in resolved.parents for p in self.paths):
+            return None
+        self.ensure_loaded()
+        return ConnectorFile.from_parent(parent, path=file_path)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        _scrub_report(report)
+        if isinstance(item, ConnectorItem) and call.when == "call" and item.payload is not None:
+            report.connectors = item.payload  # type: ignore[attr-defined]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "connectors", None)
+        if payload and report.when == "call":
+            self.records.add(payload)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        outputs.terminal_summary(terminalreporter, self.records, self.options.run.strict)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # the xdist controller writes the reports from every worker's results
+        outputs.write_outputs(
+            self.config, self.options, self.records, _delegate_summary(self.config)
+        )
+
+
+def _scrub_report(report: pytest.TestReport) -> None:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], MASKER.scrub(longrepr[2]))
+    elif longrepr is not None and not isinstance(longrepr, str):
+        text = str(longrepr)
+        if MASKER.contains_secret(text):
+            report.longrepr = MASKER.scrub(text)
+    elif isinstance(longrepr, str):
+        report.longrepr = MASKER.scrub(longrepr)
+    report.sections = [(title, MASKER.scrub(body)) for title, body in report.sections]
+    report.user_properties = [(k, MASKER.scrub_data(v)) for k, v in report.user_properties]
+
+
+def _delegate_summary(config: pytest.Config) -> dict[str, Any]:
+    options = config.stash[OPTIONS_KEY]
+    name = options.delegate.name or os.environ.get("DELEGATE_NAME")
+    tags = options.delegate.tags or os.environ.get("DELEGATE_TAGS") or ""
+    return {"name": name, "tags": [t.strip() for t in tags.split(",") if t.strip()]}
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def connectors_secrets(pytestconfig: pytest.Config) -> SecretChain:
+    """The secret sources in order: secrets file, environment, hook. Override to add your own."""
+    sources: list[SecretSource] = []
+    file_source = pytestconfig.stash[SECRETS_FILE_KEY]
+    if file_source is not None:
+        sources.append(file_source)
+    sources.append(EnvironmentSource())
+
+    def call_hook(ref: str, scope: ScopeId) -> str | None:
+        value = pytestconfig.hook.pytest_connectors_resolve_secret(
+            ref=ref, scope=scope, config=pytestconfig
+        )
+        return None if value is None else str(value)
+
+    sources.append(HookSource(call_hook))
+    return SecretChain(sources)
+
+
+@pytest.fixture(scope="session")
+def connectors_delegate(
+    pytestconfig: pytest.Config, connectors_secrets: SecretChain
+) -> DelegateContext:
+    """The delegate this run acts as (CLI > inventory > DELEGATE_* / PROXY_* environment)."""
+    return build_delegate_context(
+        pytestconfig.stash[OPTIONS_KEY].delegate,
+        pytestconfig.stash[INVENTORY_KEY].settings,
+        os.environ,
+        connectors_secrets,
+    )
+
+
+@pytest.fixture(scope="session")
+def connectors_engine(
+    pytestconfig: pytest.Config,
+    connectors_delegate: DelegateContext,
+    connectors_secrets: SecretChain,
+) -> CheckEngine:
+    """Runs each check once per connector in this process; items ask it for their result."""
+    inventory = pytestconfig.stash[INVENTORY_KEY]
+    registry = pytestconfig.stash.get(REGISTRY_KEY, None)
+    if registry is None:
+        registry = CheckRegistry()
+        pytestconfig.hook.pytest_connectors_register_checks(registry=registry)
+    options: RunOptions = pytestconfig.stash[OPTIONS_KEY].run
+    return CheckEngine(
+        registry, inventory, inventory.settings, connectors_delegate, connectors_secrets, options
+    )
+
+
+class ConnectorLookup:
+    """What the ``connector`` fixture returns: find a connector, ask for a check's result."""
+
+    def __init__(self, engine: CheckEngine) -> None:
+        self.engine = engine
+
+    def __call__(self, ref: str) -> Connector:
+        found = self.engine.inventory.by_ref(ref)
+        if not found:
+            known = ", ".join(sorted(c.ref for c in self.engine.inventory.connectors)) or "none"
+            raise LookupError(f"no connector {ref!r} was loaded (known: {known})")
+        return found[0]
+
+    def result(self, ref: str, check: str) -> CheckResult:
+        return self.engine.result(self(ref), check)
+
+
+@pytest.fixture
+def connector(connectors_engine: CheckEngine) -> Callable[[str], Connector] | ConnectorLookup:
+    """``connector("account.gh")`` gives the model; ``connector.result(ref, check)`` a result."""
+    return ConnectorLookup(connectors_engine)

@@ -1,0 +1,1 @@
+"""Everything a user reads: failure text, terminal summary, JSON, Markdown and bundles."""

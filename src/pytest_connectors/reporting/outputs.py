@@ -1,0 +1,187 @@
+"""Run-level outputs: terminal summary, JSON report, Markdown summary, escalation bundles.
+
+All of them are written by the process that saw every result (the xdist controller, or the only
+process), from :class:`RunRecords`, and every byte goes through the masker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import catalogue
+from ..masking import MASKER
+from .records import RunRecords, SubjectRecord
+
+if TYPE_CHECKING:
+    import pytest
+
+    from ..options import ConnectorOptions
+
+REPORT_VERSION = 1
+_STATUS_WORD = {"passed": "ok", "failed": "FAILED", "warning": "warning", "skipped": "skipped"}
+
+
+def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
+    connectors = records.connectors + records.pipelines
+    if not connectors:
+        return
+    reporter.write_sep("=", "connector summary")
+    width = max(len(r.info["ref"]) for r in connectors)
+    for record in connectors:
+        status = _STATUS_WORD[record.status]
+        modes = ", ".join(record.failure_modes)
+        kind = record.info["type"] or "unreadable"
+        line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<8} {modes}".rstrip()
+        markup = {"red": True} if record.status == "failed" else {}
+        if record.status == "warning":
+            markup = {"yellow": True}
+        reporter.write_line(MASKER.scrub(line), **markup)
+    warnings = records.warnings()
+    if warnings:
+        title = (
+            "connector warnings (failing: --connectors-strict)"
+            if not strict
+            else "connector warnings"
+        )
+        reporter.write_sep("-", title)
+        for record, check in warnings:
+            for finding in check.get("findings", []):
+                if finding["severity"] == "warning":
+                    reporter.write_line(
+                        MASKER.scrub(
+                            f"{record.info['ref']}[{check['name']}] [{finding['failure_mode']}]"
+                            f" {finding['message']}"
+                        ),
+                        yellow=True,
+                    )
+
+
+def build_report(records: RunRecords, delegate: dict[str, Any]) -> dict[str, Any]:
+    connectors = records.connectors
+    summary = {"connectors": len(connectors), "passed": 0, "failed": 0, "warnings": 0, "skipped": 0}
+    for record in connectors:
+        key = {"passed": "passed", "failed": "failed", "warning": "warnings", "skipped": "skipped"}
+        summary[key[record.status]] += 1
+    report = {
+        "version": REPORT_VERSION,
+        "delegate": delegate,
+        "summary": summary,
+        "connectors": [r.as_json() for r in connectors],
+        "pipelines": [r.as_json() for r in records.pipelines],
+    }
+    return dict(MASKER.scrub_data(report))
+
+
+def render_markdown(records: RunRecords) -> str:
+    connectors = records.connectors
+    failed = [r for r in connectors if r.status == "failed"]
+    lines = [
+        "## Connector health",
+        "",
+        f"{len(connectors)} connectors: {len(connectors) - len(failed)} without errors,"
+        f" {len(failed)} failing.",
+        "",
+        "| connector | type | status | failure modes | file |",
+        "|---|---|---|---|---|",
+    ]
+    for record in connectors + records.pipelines:
+        modes = ", ".join(f"`{m}`" for m in record.failure_modes)
+        info = record.info
+        lines.append(
+            f"| `{info['ref']}` | {info['type'] or '-'} | {record.status} | {modes} |"
+            f" {info['file']}:{info['line']} |"
+        )
+    for record in failed:
+        lines += ["", f"### `{record.info['ref']}` ({record.info['type'] or 'document'})", ""]
+        for check in record.checks:
+            if check["outcome"] != "failed":
+                continue
+            mode = catalogue.get(check["failure_mode"])
+            lines.append(f"- **{check['name']}**: [`{mode.id}`]({mode.anchor}) {check['message']}")
+            lines.extend(f"  {n}. {step}" for n, step in enumerate(check["remediation"], 1))
+    return MASKER.scrub("\n".join(lines) + "\n")
+
+
+def _safe_name(ref: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", ref)
+
+
+def bundle_for(record: SubjectRecord, delegate: dict[str, Any]) -> dict[str, Any]:
+    failing = [c for c in record.checks if c["outcome"] == "failed"]
+    return {
+        "connector": {k: v for k, v in record.info.items() if k != "kind"},
+        "status": record.status,
+        "errors": [
+            {"check": c["name"], "failure_mode": c["failure_mode"], "message": c["message"]}
+            for c in failing
+        ],
+        "checks": record.checks,
+        "delegate": delegate,
+        "pipeline_execution_id": os.environ.get("HARNESS_EXECUTION_ID")
+        or os.environ.get("PIPELINE_EXECUTION_ID"),
+    }
+
+
+def _bundle_markdown(data: dict[str, Any]) -> str:
+    info = data["connector"]
+    lines = [
+        f"# Escalation: {info['ref']} ({info['type']})",
+        "",
+        f"Defined at {info['file']}:{info['line']}."
+        f" Delegate: {data['delegate'].get('name') or '(unknown)'}.",
+        "",
+        "## Errors",
+    ]
+    lines += [f"- `{e['failure_mode']}` on `{e['check']}`: {e['message']}" for e in data["errors"]]
+    lines += ["", "## Every check"]
+    for check in data["checks"]:
+        lines.append(
+            f"- {check['name']}: {check['outcome']} {check.get('failure_mode') or ''}".rstrip()
+        )
+        if check.get("evidence"):
+            lines.append(f"  evidence: `{json.dumps(check['evidence'], sort_keys=True)}`")
+    return "\n".join(lines) + "\n"
+
+
+def write_bundle(directory: Path, records: RunRecords, delegate: dict[str, Any]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for record in records.connectors:
+        if record.status != "failed":
+            continue
+        data = MASKER.scrub_data(bundle_for(record, delegate))
+        stem = directory / _safe_name(f"{record.info['file']}__{record.info['ref']}")
+        stem.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        stem.with_suffix(".md").write_text(MASKER.scrub(_bundle_markdown(data)))
+        written.append(stem)
+    return written
+
+
+def write_outputs(
+    config: pytest.Config,
+    options: ConnectorOptions,
+    records: RunRecords,
+    delegate: dict[str, Any],
+) -> None:
+    if options.report is not None:
+        options.report.parent.mkdir(parents=True, exist_ok=True)
+        options.report.write_text(
+            json.dumps(build_report(records, delegate), indent=2, sort_keys=False) + "\n"
+        )
+    markdown_target: Path | None = None
+    if options.markdown == "auto":
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        markdown_target = Path(summary_file) if summary_file else None
+        if markdown_target is not None:
+            with markdown_target.open("a", encoding="utf-8") as handle:
+                handle.write(render_markdown(records))
+    elif options.markdown:
+        markdown_target = Path(config.invocation_params.dir, options.markdown)
+        markdown_target.parent.mkdir(parents=True, exist_ok=True)
+        markdown_target.write_text(render_markdown(records))
+    if options.bundle is not None:
+        write_bundle(options.bundle, records, delegate)

@@ -1,0 +1,175 @@
+"""Per-item results as plain JSON data, so they survive xdist and feed every report.
+
+The worker that ran an item attaches a payload (already secret-scrubbed) to its report; the
+controller gathers payloads into :class:`RunRecords`, grouped per connector and per pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import catalogue
+from ..inventory import SettingsEntry
+from ..masking import MASKER
+from ..model import BrokenDocument, Connector, PipelineDocument
+from ..results import CheckResult, Finding
+
+Subject = Connector | BrokenDocument | PipelineDocument | SettingsEntry
+
+
+def subject_info(subject: Subject) -> dict[str, Any]:
+    """The fields every report shows about what was checked."""
+    if isinstance(subject, Connector):
+        return {
+            "kind": "connector",
+            "ref": subject.ref,
+            "identifier": subject.identifier,
+            "scope": subject.scope.level.value,
+            "type": subject.type,
+            "file": subject.file,
+            "line": subject.line,
+            "selectors": list(subject.delegate_selectors),
+            "secret_refs": sorted({r.raw for r in subject.secret_refs}),
+        }
+    if isinstance(subject, PipelineDocument):
+        return {
+            "kind": "pipeline",
+            "ref": subject.identifier,
+            "identifier": subject.identifier,
+            "scope": subject.scope.level.value,
+            "type": subject.kind,
+            "file": subject.file,
+            "line": subject.line,
+        }
+    if isinstance(subject, SettingsEntry):
+        return {
+            "kind": "document",
+            "ref": "pytestConnectors",
+            "identifier": "pytestConnectors",
+            "scope": "account",
+            "type": "pytestConnectors",
+            "file": subject.file,
+            "line": subject.line,
+        }
+    return {
+        "kind": "document",
+        "ref": subject.name,
+        "identifier": subject.identifier or subject.name,
+        "scope": None,
+        "type": None,
+        "file": subject.file,
+        "line": subject.line,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def remediation_context(info: Mapping[str, Any], finding: Finding) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "ref": info["ref"],
+        "identifier": info["identifier"],
+        "type": info["type"] or "unknown",
+        "file": info["file"],
+        "line": info["line"],
+        "scope": info["scope"] or "unknown",
+        "selectors": ", ".join(info.get("selectors") or []) or "(none)",
+        "secret_refs": ", ".join(info.get("secret_refs") or []) or "(none)",
+    }
+    for key, value in finding.evidence.items():
+        if value not in (None, "", [], {}):
+            context[key] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return context
+
+
+def check_payload(info: Mapping[str, Any], result: CheckResult) -> dict[str, Any]:
+    """The JSON shape of one check (the report's ``checks[]`` entry), scrubbed."""
+    primary = result.primary
+    payload: dict[str, Any] = {
+        "name": result.check,
+        "outcome": result.outcome.value,
+        "failure_mode": primary.mode if primary else None,
+        "severity": primary.severity.value if primary else None,
+        "message": "\n".join(f.cause for f in result.findings) or (result.skip_reason or ""),
+        "remediation": (
+            catalogue.get(primary.mode).remediation(remediation_context(info, primary))
+            if primary
+            else []
+        ),
+        "evidence": _json_safe({**result.evidence, **(primary.evidence if primary else {})}),
+        "duration_s": round(result.duration_s, 4),
+        "findings": [
+            {"failure_mode": f.mode, "severity": f.severity.value, "message": f.cause}
+            for f in result.findings
+        ],
+    }
+    return dict(MASKER.scrub_data(payload))
+
+
+@dataclass
+class SubjectRecord:
+    info: dict[str, Any]
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        outcomes = {c["outcome"] for c in self.checks}
+        if "failed" in outcomes:
+            return "failed"
+        if "warning" in outcomes:
+            return "warning"
+        if outcomes and outcomes <= {"skipped"}:
+            return "skipped"
+        return "passed"
+
+    @property
+    def failure_modes(self) -> list[str]:
+        modes = [c["failure_mode"] for c in self.checks if c.get("failure_mode")]
+        return list(dict.fromkeys(modes))
+
+    def as_json(self) -> dict[str, Any]:
+        info = {k: v for k, v in self.info.items() if k not in ("kind", "selectors", "secret_refs")}
+        return {**info, "status": self.status, "checks": self.checks}
+
+
+@dataclass
+class RunRecords:
+    subjects: dict[tuple[str, str, int], SubjectRecord] = field(default_factory=dict)
+
+    def add(self, payload: Mapping[str, Any]) -> None:
+        info = dict(payload["subject"])
+        key = (info["kind"], info["file"], int(info["line"]))
+        record = self.subjects.setdefault(key, SubjectRecord(info))
+        record.checks.append(dict(payload["check"]))
+
+    def of_kind(self, *kinds: str) -> list[SubjectRecord]:
+        return sorted(
+            (r for k, r in self.subjects.items() if k[0] in kinds),
+            key=lambda r: (r.info["file"], r.info["line"]),
+        )
+
+    @property
+    def connectors(self) -> list[SubjectRecord]:
+        return self.of_kind("connector", "document")
+
+    @property
+    def pipelines(self) -> list[SubjectRecord]:
+        return self.of_kind("pipeline")
+
+    def warnings(self) -> list[tuple[SubjectRecord, dict[str, Any]]]:
+        return [
+            (record, check)
+            for record in self.of_kind("connector", "document", "pipeline")
+            for check in record.checks
+            for finding in check.get("findings", [])
+            if finding["severity"] == "warning"
+        ]

@@ -1,0 +1,47 @@
+"""The failure text of an item: what the terminal and JUnit show for a failed check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import catalogue
+from ..masking import MASKER
+
+_EVIDENCE_LIMIT = 400
+
+
+def _evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for key, value in evidence.items():
+        if value in (None, "", [], {}):
+            continue
+        text = value if isinstance(value, str) else repr(value)
+        if len(text) > _EVIDENCE_LIMIT:
+            text = text[:_EVIDENCE_LIMIT] + " ..."
+        lines.append(f"  {key}: {text}")
+    return lines
+
+
+def render_failure(info: Mapping[str, Any], check: Mapping[str, Any]) -> str:
+    """``[mode] title``, cause, evidence, numbered remediation, docs link, ``file:line``."""
+    mode = catalogue.get(check["failure_mode"])
+    lines = [f"[{mode.id}] {mode.title}"]
+    subject = f"{info['ref']} ({info['type'] or 'unreadable document'})"
+    findings = check.get("findings") or []
+    primary = next(f for f in findings if f["failure_mode"] == mode.id)
+    lines.append(f"{subject}: {primary['message']}")
+    others = [f for f in findings if f is not primary]
+    if others:
+        lines.append("Also found:")
+        lines.extend(f"  [{f['failure_mode']}] {f['message']}" for f in others)
+    evidence = _evidence_lines(check.get("evidence") or {})
+    if evidence:
+        lines.append("Evidence:")
+        lines.extend(evidence)
+    if check.get("remediation"):
+        lines.append("Remediation:")
+        lines.extend(f"  {n}. {step}" for n, step in enumerate(check["remediation"], 1))
+    lines.append(f"Docs: {mode.anchor}")
+    lines.append(f"At: {info['file']}:{info['line']}")
+    return MASKER.scrub("\n".join(lines))

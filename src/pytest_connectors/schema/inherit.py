@@ -1,0 +1,43 @@
+"""The ``credential: {type, spec}`` envelope shared by K8sCluster, Aws, Gcp and Azure.
+
+Harness rejects a ``spec`` on credentials inherited from the delegate, and requires delegate
+selectors for them: the delegate's own identity is the credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .reader import SpecReader
+
+#: Credential types whose identity is the delegate's (no spec, selectors required).
+DELEGATE_IDENTITY = ("InheritFromDelegate", "Irsa")
+
+
+@dataclass
+class Envelope:
+    credential: SpecReader | None
+    type: str | None
+    spec: SpecReader | None
+
+
+def read_credential_envelope(
+    reader: SpecReader, types: tuple[str, ...], *, inherit_has_spec: bool = False
+) -> Envelope:
+    credential = reader.sub("credential", required=True)
+    if credential is None:
+        return Envelope(None, None, None)
+    kind = credential.enum("type", types)
+    inherits = kind in DELEGATE_IDENTITY
+    if inherits and not reader.strings("delegateSelectors"):
+        reader.error(
+            "delegateSelectors",
+            f"credential type {kind} needs at least one delegate selector: the delegate's own"
+            " identity is the credential",
+        )
+    if inherits and not inherit_has_spec:
+        if credential.data.get("spec"):
+            credential.error("spec", f"credential type {kind} takes no 'spec'")
+        return Envelope(credential, kind, None)
+    spec = credential.sub("spec", required=kind is not None and kind not in DELEGATE_IDENTITY)
+    return Envelope(credential, kind, spec)

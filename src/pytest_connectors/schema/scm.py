@@ -1,0 +1,161 @@
+"""Source-code managers: Github, Gitlab, Bitbucket, generic Git and AzureRepo.
+
+Github, Gitlab, Bitbucket and AzureRepo nest auth as ``authentication: {type: Http|Ssh, spec:
+{type: <variant>, spec: {...}}}``; generic Git puts ``type``/``spec`` straight into its spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Credential, ScmSpec, SecretKind
+from .reader import SpecReader
+
+_R, _T = True, SecretKind.TEXT
+_SSH = (("sshKeyRef", SecretKind.SSH_PRIVATE_KEY, True),)
+_APP: dict[str, Any] = {
+    "plain_or_ref": ("installationId", "applicationId"),
+    "refs": (("privateKeyRef", SecretKind.PEM_PRIVATE_KEY, _R),),
+}
+
+# Per type: the HTTP variants and what each holds.
+_Shape = dict[str, Any]
+
+_HTTP_VARIANTS: dict[str, dict[str, _Shape]] = {
+    "Github": {
+        "UsernameToken": {"plain_or_ref": ("username",), "refs": (("tokenRef", _T, _R),)},
+        "UsernamePassword": {"plain_or_ref": ("username",), "refs": (("passwordRef", _T, _R),)},
+        "GithubApp": _APP,
+        "OAuth": {"refs": (("tokenRef", _T, _R),)},
+        "Anonymous": {},
+    },
+    "Gitlab": {
+        "UsernamePassword": {"plain_or_ref": ("username",), "refs": (("passwordRef", _T, _R),)},
+        "UsernameToken": {"plain_or_ref": ("username",), "refs": (("tokenRef", _T, _R),)},
+        "Kerberos": {"refs": (("kerberosKeyRef", _T, _R),)},
+        "OAuth": {"refs": (("tokenRef", _T, _R), ("refreshTokenRef", _T, False))},
+    },
+    "Bitbucket": {
+        "UsernamePassword": {"plain_or_ref": ("username",), "refs": (("passwordRef", _T, _R),)},
+    },
+    "AzureRepo": {
+        "UsernameToken": {"plain_or_ref": ("username",), "refs": (("tokenRef", _T, _R),)},
+    },
+}
+
+_API_VARIANTS: dict[str, dict[str, _Shape]] = {
+    "Github": {
+        "Token": {"refs": (("tokenRef", _T, _R),)},
+        "GithubApp": _APP,
+        "OAuth": {"refs": (("tokenRef", _T, _R),)},
+    },
+    "Gitlab": {
+        "Token": {"refs": (("tokenRef", _T, _R),)},
+        "OAuth": {"refs": (("tokenRef", _T, _R), ("refreshTokenRef", _T, False))},
+    },
+    "Bitbucket": {
+        "UsernameToken": {"plain_or_ref": ("username",), "refs": (("tokenRef", _T, _R),)},
+        "OAuth": {"refs": (("tokenRef", _T, _R), ("refreshTokenRef", _T, False))},
+    },
+    "AzureRepo": {"Token": {"refs": (("tokenRef", _T, _R),)}},
+}
+
+_CONNECTION_TYPES = {
+    "Github": ("Account", "Repo"),
+    "Gitlab": ("Account", "Repo"),
+    "Bitbucket": ("Account", "Repo"),
+    "AzureRepo": ("Project", "Repo"),
+}
+
+
+def _read_variant(reader: SpecReader, kind: str, shape: _Shape) -> Credential:
+    return reader.credential(
+        kind, plain_or_ref=shape.get("plain_or_ref", ()), refs=shape.get("refs", ())
+    )
+
+
+def _read_auth(reader: SpecReader, connector_type: str) -> tuple[str | None, Credential | None]:
+    auth = reader.sub("authentication", required=True)
+    if auth is None:
+        return None, None
+    protocol = auth.enum("type", ("Http", "Ssh"))
+    spec = auth.sub("spec", required=protocol is not None)
+    if spec is None or protocol is None:
+        return protocol, None
+    if protocol == "Ssh":
+        return protocol, spec.credential("Ssh", refs=_SSH)
+    variants = _HTTP_VARIANTS[connector_type]
+    kind = spec.enum("type", variants)
+    if kind is None:
+        return protocol, None
+    shape = variants[kind]
+    inner = spec.sub("spec", required=bool(shape))
+    if inner is None:
+        return protocol, Credential(kind)
+    return protocol, _read_variant(inner, kind, shape)
+
+
+def _read_api_access(
+    reader: SpecReader, connector_type: str
+) -> tuple[Credential | None, str | None]:
+    api = reader.sub("apiAccess")
+    if api is None:
+        return None, None
+    variants = _API_VARIANTS[connector_type]
+    kind = api.enum("type", variants)
+    spec = api.sub("spec", required=kind is not None)
+    if kind is None or spec is None:
+        return None, None
+    api_url = spec.url("apiUrl", required=False) if connector_type == "Gitlab" else None
+    return _read_variant(spec, kind, variants[kind]), api_url
+
+
+def _check_url_shape(reader: SpecReader, url: str | None, protocol: str | None) -> None:
+    if url is None or protocol is None or "<+" in url:
+        return
+    ssh_like = url.startswith(("git@", "ssh://")) or (":" in url and "://" not in url)
+    if protocol == "Ssh" and not ssh_like:
+        reader.error("url", f"SSH authentication needs an SSH URL (git@host:org/repo), not '{url}'")
+    elif protocol == "Http" and not url.startswith(("http://", "https://")):
+        reader.error("url", f"HTTP authentication needs an http(s):// URL, not '{url}'")
+
+
+def build_hosted_scm(reader: SpecReader, connector_type: str) -> ScmSpec:
+    """Github, Gitlab, Bitbucket and AzureRepo."""
+    connection_type = reader.enum("type", _CONNECTION_TYPES[connector_type])
+    url = reader.text("url", required=True)
+    validation_repo = reader.text("validationRepo")
+    protocol, auth = _read_auth(reader, connector_type)
+    _check_url_shape(reader, url, protocol)
+    api_access, api_url = _read_api_access(reader, connector_type)
+    if connection_type == "Account" and validation_repo is None and url and "<+" not in url:
+        reader.error(
+            "validationRepo",
+            "an Account connector needs 'validationRepo': Harness tests the connection against it",
+        )
+    return ScmSpec(url, connection_type, validation_repo, protocol, auth, api_access, api_url)
+
+
+def build_git(reader: SpecReader) -> ScmSpec:
+    """Generic Git: connection and auth type sit directly in the spec."""
+    connection_type = reader.enum("connectionType", ("Account", "Repo"))
+    url = reader.text("url", required=True)
+    validation_repo = reader.text("validationRepo")
+    protocol = reader.enum("type", ("Http", "Ssh"))
+    auth: Credential | None = None
+    inner = reader.sub("spec", required=protocol is not None)
+    if inner is not None and protocol == "Http":
+        auth = inner.credential(
+            "UsernamePassword",
+            plain_or_ref=("username",),
+            refs=(("passwordRef", SecretKind.TEXT, True),),
+        )
+    elif inner is not None and protocol == "Ssh":
+        auth = inner.credential("Ssh", refs=_SSH)
+    _check_url_shape(reader, url, protocol)
+    if connection_type == "Account" and validation_repo is None and url and "<+" not in url:
+        reader.error(
+            "validationRepo",
+            "an Account connector needs 'validationRepo': Harness tests the connection against it",
+        )
+    return ScmSpec(url, connection_type, validation_repo, protocol, auth)

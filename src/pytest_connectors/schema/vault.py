@@ -1,0 +1,49 @@
+"""Vault: a flat spec; the auth method is derived from which fields are set, as Harness does."""
+
+from __future__ import annotations
+
+from ..model import Credential, SecretKind, VaultSpec
+from .reader import SpecReader
+
+
+def _read_auth(reader: SpecReader) -> Credential:
+    agent = reader.boolean("useVaultAgent")
+    aws_iam = reader.boolean("useAwsIam")
+    k8s = reader.boolean("useK8sAuth")
+    if sum((agent, aws_iam, k8s)) > 1:
+        reader.error(None, "only one of useVaultAgent, useAwsIam and useK8sAuth may be true")
+    selectors = reader.strings("delegateSelectors")
+    plain: tuple[str, ...]
+    if agent:
+        kind, plain = "VaultAgent", ("sinkPath",)
+    elif aws_iam:
+        kind, plain = "AwsIam", ("vaultAwsIamRole", "awsRegion")
+    elif k8s:
+        kind, plain = "K8sAuth", ("vaultK8sAuthRole", "serviceAccountTokenPath")
+    elif reader.has("appRoleId"):
+        return reader.credential(
+            "AppRole", plain=("appRoleId",), refs=(("secretId", SecretKind.TEXT, True),)
+        )
+    else:
+        return reader.credential("Token", refs=(("authToken", SecretKind.TEXT, True),))
+    if not selectors:
+        reader.error("delegateSelectors", f"Vault {kind} authentication needs delegate selectors")
+    refs = (("xvaultAwsIamServerId", SecretKind.TEXT, False),) if aws_iam else ()
+    return reader.credential(kind, plain=plain, refs=refs)
+
+
+def build(reader: SpecReader) -> VaultSpec:
+    vault_url = reader.url("vaultUrl")
+    engine_version = reader.integer("secretEngineVersion", minimum=1)
+    if engine_version is not None and engine_version > 2:
+        reader.error("secretEngineVersion", f"KV version must be 1 or 2, not {engine_version}")
+    return VaultSpec(
+        vault_url=vault_url,
+        base_path=reader.text("basePath") or "harness",
+        namespace=reader.text("namespace"),
+        engine_name=reader.text("secretEngineName"),
+        engine_version=engine_version,
+        renewal_interval_minutes=reader.integer("renewalIntervalMinutes", minimum=0),
+        read_only=reader.boolean("readOnly"),
+        auth=_read_auth(reader),
+    )
