@@ -90,6 +90,16 @@ class ConnectorItem(pytest.Function):
         info = subject_info(self.subject)
         check = check_payload(info, result)
         self.payload = {"subject": MASKER.scrub_data(info), "check": check}
+        self.user_properties.extend(
+            [
+                ("connector", str(info["ref"])),
+                ("connector_type", str(info["type"] or "")),
+                ("check", self.check_name),
+            ]
+        )
+        if check["failure_mode"]:
+            self.user_properties.append(("failure_mode", check["failure_mode"]))
+            self.user_properties.append(("severity", check["severity"]))
         if result.outcome is Outcome.SKIPPED:
             pytest.skip(result.skip_reason or "skipped")
         failing = result.outcome is Outcome.FAILED or (
