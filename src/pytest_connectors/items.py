@@ -58,6 +58,7 @@ class ConnectorItem(pytest.Function):
             parent,
             name=f"{info['ref']}[{check}]",
             callobj=_run_connector_check,
+            fixtureinfo=parent.fixtureinfo,
         )
         item.subject = subject
         item.check_name = check
@@ -118,6 +119,22 @@ class ConnectorItem(pytest.Function):
 
 class ConnectorFile(pytest.File):
     """A YAML file under a connectors path."""
+
+    _fixtureinfo: Any = None
+
+    @property
+    def fixtureinfo(self) -> Any:
+        """Every item of a file runs the same function with the same fixtures: resolve once.
+
+        This is what pytest itself does for the items of one parametrized function, and it
+        keeps collection of thousands of connectors close to pytest's own floor.
+        """
+        if self._fixtureinfo is None:
+            manager = self.session._fixturemanager
+            self._fixtureinfo = manager.getfixtureinfo(
+                node=self, func=_run_connector_check, cls=None
+            )
+        return self._fixtureinfo
 
     def collect(self) -> Iterator[pytest.Item]:
         inventory: Inventory = self.config.stash[INVENTORY_KEY]
