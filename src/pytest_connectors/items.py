@@ -132,7 +132,9 @@ class ConnectorFile(pytest.File):
         if self._fixtureinfo is None:
             manager = self.session._fixturemanager
             self._fixtureinfo = manager.getfixtureinfo(
-                node=self, func=_run_connector_check, cls=None
+                node=self,  # type: ignore[arg-type]  # only nodeid and markers are read
+                func=_run_connector_check,
+                cls=None,
             )
         return self._fixtureinfo
 
