@@ -202,6 +202,28 @@ class ConnectorsRun:
         self.ensure_loaded()
         return ConnectorFile.from_parent(parent, path=file_path)
 
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        shown = ", ".join(str(p) for p in self.options.paths)
+        modes = [
+            m
+            for m, on in (
+                ("offline", self.options.run.offline),
+                ("strict", self.options.run.strict),
+            )
+            if on
+        ]
+        return [f"connectors: {shown}" + (f" ({', '.join(modes)})" if modes else "")]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        inventory = self.config.stash[INVENTORY_KEY]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self.config.option.verbose < 1 or not inventory.ignored:
+            return
+        for ignored in inventory.ignored:
+            reporter.write_line(
+                f"connectors: ignored '{ignored.key}:' document at {ignored.file}:{ignored.line}"
+            )
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
