@@ -14,12 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import (
-    load_pem_private_key,
-    load_ssh_private_key,
-)
-
 from ..model import SecretKind
 
 
@@ -43,6 +37,8 @@ def _pem_or_base64(value: str) -> bytes:
 def _certificates(data: bytes) -> Shape:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return Shape("no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate")
+    from cryptography import x509  # imported on first use: most runs never need it
+
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
@@ -62,6 +58,8 @@ def _private_key(data: bytes, passphrase: str | None) -> Shape:
         return _ssh_key(data.decode(errors="replace"), None)
     if b"PRIVATE KEY-----" not in data:
         return Shape("no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key")
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         load_pem_private_key(data, passphrase.encode() if passphrase else None)
     except TypeError:
@@ -78,6 +76,8 @@ def _first_line(exc: Exception) -> str:
 def _ssh_key(value: str, passphrase: str | None) -> Shape:
     data = value.strip().encode()
     if b"OPENSSH PRIVATE KEY" in data:
+        from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+
         try:
             load_ssh_private_key(data, passphrase.encode() if passphrase else None)
         except (ValueError, TypeError) as exc:
