@@ -45,6 +45,7 @@ EVIDENCE_KEYS: Mapping[str, str] = {
     "field_path": "dotted path of the field at fault, e.g. spec.authentication.spec.tokenRef",
     "problem": "what is wrong, as a short phrase",
     "suggestion": "the corrected value or reference (did-you-mean)",
+    "credential_type": "the connector's credential type, when the error is in its credential",
     "expression": "the <+...> runtime expression as written",
     "reference": "a secret or connector reference as written (account.x, org.x, x)",
     "owner_scope": "the scope the referenced entity actually lives at",
@@ -321,7 +322,7 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 "The YAML cannot be read, or a field breaks Harness's schema, an enum, or the "
                 "naming rules, so Harness would reject the connector before testing it."
             ),
-            evidence=("field_path", "problem", "suggestion"),
+            evidence=("field_path", "problem", "suggestion", "credential_type"),
             steps=(
                 Step(
                     "Open {file} at line {line} and fix `{field_path}`: {problem}.",
@@ -332,12 +333,14 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "Compare the document with the `{type}` layout in Harness's connector YAML "
                     "reference: enum values are case-sensitive, and an identifier starts with a "
                     "letter or `_`, continues with letters, digits, `_` or `$`, is at most 128 "
-                    "characters long and is not a reserved word such as `account` or `org`."
+                    "characters long and is not a reserved word such as `account` or `org`.",
+                    types=frozenset(CONNECTOR_TYPES),
                 ),
                 Step(
                     "Credentials of type `InheritFromDelegate` or `Irsa` carry no "
                     "`credential.spec`, and need at least one tag in `spec.delegateSelectors`.",
                     types=_INHERITABLE,
+                    requires=("credential_type",),
                 ),
                 _RERUN_OFFLINE,
             ),

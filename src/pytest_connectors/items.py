@@ -26,6 +26,20 @@ from .results import CheckResult, Outcome, Phase
 from .stash import COLLECT_KEY, INVENTORY_KEY, REGISTRY_KEY
 
 
+def build_registry(config: pytest.Config) -> CheckRegistry:
+    """The checks of this run, registered once, at the first connectors file collected.
+
+    Built that late so the ``pytest_connectors_register_checks`` hooks of conftest.py files
+    between the rootdir and the connectors folder are loaded by then.
+    """
+    registry = config.stash.get(REGISTRY_KEY, None)
+    if registry is None:
+        registry = CheckRegistry()
+        config.hook.pytest_connectors_register_checks(registry=registry)
+        config.stash[REGISTRY_KEY] = registry
+    return registry
+
+
 class CheckFailed(Exception):
     """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`."""
 
@@ -87,10 +101,31 @@ class ConnectorItem(pytest.Function):
         return broken_document_result(subject)
 
     def run_check(self, engine: CheckEngine) -> None:
-        result = self.result(engine)
         info = subject_info(self.subject)
+        delegate = {"name": engine.delegate.name, "tags": list(engine.delegate.tags)}
+        try:
+            result = self.result(engine)
+        except Exception as exc:
+            # A bug in a check: the item keeps its traceback; the reports must not say "passed".
+            crash: dict[str, Any] = {
+                "name": self.check_name,
+                "outcome": "failed",
+                "failure_mode": None,
+                "severity": "error",
+                "message": MASKER.scrub(f"internal error: {type(exc).__name__}: {exc}"),
+                "remediation": [],
+                "evidence": {},
+                "duration_s": 0.0,
+                "findings": [],
+            }
+            self.payload = {
+                "subject": MASKER.scrub_data(info),
+                "check": crash,
+                "delegate": delegate,
+            }
+            raise
         check = check_payload(info, result)
-        self.payload = {"subject": MASKER.scrub_data(info), "check": check}
+        self.payload = {"subject": MASKER.scrub_data(info), "check": check, "delegate": delegate}
         self.user_properties.extend(
             [
                 ("connector", str(info["ref"])),
@@ -140,7 +175,7 @@ class ConnectorFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         inventory: Inventory = self.config.stash[INVENTORY_KEY]
-        registry: CheckRegistry = self.config.stash[REGISTRY_KEY]
+        registry = build_registry(self.config)
         collect: CollectContext = self.config.stash[COLLECT_KEY]
         xdist = self.config.pluginmanager.hasplugin("xdist")
         for entry in inventory.entries.get(self.path.resolve(), []):

@@ -27,14 +27,12 @@ class Masker:
     def add(self, value: str) -> None:
         """Register a secret value (and the forms it is commonly transformed into)."""
         forms = {value, value.strip()}
-        forms.update(line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE)
+        forms.update(_secret_lines(value))
         forms.add(base64.b64encode(value.encode()).decode())
         decoded = _maybe_base64(value)
         if decoded:
             forms.add(decoded)
-            forms.update(
-                line.strip() for line in decoded.splitlines() if len(line.strip()) >= _MIN_LINE
-            )
+            forms.update(_secret_lines(decoded))
         forms = {f for f in forms if len(f) >= MIN_LENGTH}
         with self._lock:
             if forms <= self._values:
@@ -61,6 +59,13 @@ class Masker:
 
     def contains_secret(self, text: str) -> bool:
         return self._pattern is not None and self._pattern.search(text) is not None
+
+
+def _secret_lines(value: str) -> set[str]:
+    """Long lines of a multi-line secret, except PEM armour (``-----BEGIN ...-----``), which is
+    public boilerplate that our own messages quote."""
+    lines = (line.strip() for line in value.splitlines())
+    return {line for line in lines if len(line) >= _MIN_LINE and not line.startswith("-----")}
 
 
 def _maybe_base64(value: str) -> str | None:

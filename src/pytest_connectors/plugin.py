@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .checks import CheckRegistry
 from .checks import builtin as builtin_checks
 from .checks.context import CollectContext, RunOptions
 from .checks.engine import CheckEngine
 from .delegate import DelegateContext, build_delegate_context
 from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory, merge_settings
-from .items import ConnectorFile, ConnectorItem
+from .items import ConnectorFile, ConnectorItem, build_registry
 from .masking import MASKER
 from .model import HARNESS_TYPES, Connector
 from .options import ConnectorOptions, add_options, read_options
@@ -33,7 +32,7 @@ from .reporting.records import RunRecords
 from .results import CheckResult, Phase
 from .secrets import EnvironmentSource, HookSource, SecretChain, SecretsFileSource, SecretSource
 from .settings import SettingsDocument, read_settings
-from .stash import COLLECT_KEY, INVENTORY_KEY, OPTIONS_KEY, REGISTRY_KEY
+from .stash import COLLECT_KEY, INVENTORY_KEY, OPTIONS_KEY
 from .yamlload import YamlMap, load_documents
 
 SECRETS_FILE_KEY = pytest.StashKey[SecretsFileSource | None]()
@@ -144,6 +143,7 @@ class ConnectorsRun:
         self.options = options
         self.paths = [p.resolve() for p in options.paths]
         self.records = RunRecords()
+        self.delegate_seen: dict[str, Any] | None = None
         self.loaded = False
         self._adjust_args()
 
@@ -181,10 +181,7 @@ class ConnectorsRun:
                 settings, defaults=replace(settings.defaults, timeout=self.options.timeout)
             )
         inventory.settings = settings
-        registry = CheckRegistry()
-        config.hook.pytest_connectors_register_checks(registry=registry)
         config.stash[INVENTORY_KEY] = inventory
-        config.stash[REGISTRY_KEY] = registry
         config.stash[COLLECT_KEY] = CollectContext(inventory, settings, self.options.run)
 
     @pytest.hookimpl(tryfirst=True)
@@ -238,6 +235,8 @@ class ConnectorsRun:
         payload = getattr(report, "connectors", None)
         if payload and report.when == "call":
             self.records.add(payload)
+            if payload.get("delegate") and self.delegate_seen is None:
+                self.delegate_seen = payload["delegate"]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         outputs.terminal_summary(terminalreporter, self.records, self.options.run.strict)
@@ -245,9 +244,8 @@ class ConnectorsRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # the xdist controller writes the reports from every worker's results
-        outputs.write_outputs(
-            self.config, self.options, self.records, _delegate_summary(self.config)
-        )
+        delegate = self.delegate_seen or _delegate_summary(self.config)
+        outputs.write_outputs(self.config, self.options, self.records, delegate)
 
 
 def _scrub_report(report: pytest.TestReport) -> None:
@@ -314,10 +312,7 @@ def connectors_engine(
 ) -> CheckEngine:
     """Runs each check once per connector in this process; items ask it for their result."""
     inventory = pytestconfig.stash[INVENTORY_KEY]
-    registry = pytestconfig.stash.get(REGISTRY_KEY, None)
-    if registry is None:
-        registry = CheckRegistry()
-        pytestconfig.hook.pytest_connectors_register_checks(registry=registry)
+    registry = build_registry(pytestconfig)
     options: RunOptions = pytestconfig.stash[OPTIONS_KEY].run
     return CheckEngine(
         registry, inventory, inventory.settings, connectors_delegate, connectors_secrets, options

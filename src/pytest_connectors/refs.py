@@ -154,7 +154,8 @@ class Reference:
         """Harness's rule: an entity may not use references narrower than its own scope."""
         if self.scope is None or self.scope.rank <= holder.level.rank:
             return None
+        article = "a" if holder.level is Scope.PROJECT else "an"
         return (
-            f"a {holder.level.value}-level entity cannot use the {self.scope.value}-level"
+            f"{article} {holder.level.value}-level entity cannot use the {self.scope.value}-level"
             f" reference '{self.raw}'"
         )

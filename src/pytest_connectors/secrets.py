@@ -167,7 +167,10 @@ class HookSource:
         self.call = call
 
     def lookup(self, address: SecretAddress) -> str | None:
-        return self.call(address.ref, address.scope)
+        try:
+            return self.call(address.ref, address.scope)
+        except Exception as exc:  # a failing backend is a named finding, not a crash
+            raise SecretSourceError(f"the hook raised {type(exc).__name__}: {exc}") from exc
 
     def describe(self, address: SecretAddress) -> str:
         return "hook pytest_connectors_resolve_secret"

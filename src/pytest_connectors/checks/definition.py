@@ -8,6 +8,8 @@ from ..results import Phase
 from . import Check
 from .context import CheckContext
 
+_CREDENTIAL_FIELDS = ("spec.credential", "spec.delegateSelectors")
+
 
 def check_definition(ctx: CheckContext) -> None:
     connector = ctx.connector
@@ -16,6 +18,9 @@ def check_definition(ctx: CheckContext) -> None:
         evidence: dict[str, Any] = {"field_path": error.field_path, "line": error.line}
         if error.suggestion:
             evidence["suggestion"] = error.suggestion
+        credential_type = getattr(connector.spec, "credential_type", None)
+        if credential_type and error.field_path.startswith(_CREDENTIAL_FIELDS):
+            evidence["credential_type"] = credential_type
         ctx.fail(
             "definition-invalid",
             f"{error.field_path} (line {error.line}): {error.problem}",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..inventory import Inventory
 from ..model import Connector, ConnectorUse, PipelineDocument
-from ..refs import Reference, ScopeId, is_expression
+from ..refs import Reference, Scope, ScopeId, is_expression
 from ..results import Finding, Phase
 from . import Check
 from .context import CheckContext, CollectContext
@@ -26,7 +26,9 @@ def _reachable_ref(target: ScopeId, holder: ScopeId, identifier: str) -> str | N
     return target.ref_from(holder, identifier)
 
 
-def resolve_use(inventory: Inventory, holder: ScopeId, use: ConnectorUse) -> Resolution:
+def resolve_use(
+    inventory: Inventory, holder: ScopeId, use: ConnectorUse, pipeline: str = ""
+) -> Resolution:
     reference = Reference.parse(use.reference)
     where = f"{use.field_path} (line {use.line})"
     if reference.problem:
@@ -40,7 +42,12 @@ def resolve_use(inventory: Inventory, holder: ScopeId, use: ConnectorUse) -> Res
             Finding(
                 "scope-mismatch",
                 f"{where}: {reference.problem}",
-                {"reference": use.reference, "field_path": use.field_path, "suggestion": fixed},
+                {
+                    "reference": use.reference,
+                    "field_path": use.field_path,
+                    "suggestion": fixed,
+                    "pipeline": pipeline,
+                },
             ),
         )
     target = reference.target(holder)
@@ -65,6 +72,7 @@ def resolve_use(inventory: Inventory, holder: ScopeId, use: ConnectorUse) -> Res
                     "field_path": use.field_path,
                     "suggestion": fixed,
                     "owner_scope": other.scope.describe(),
+                    "pipeline": pipeline,
                 },
             ),
         )
@@ -88,6 +96,7 @@ def resolve_use(inventory: Inventory, holder: ScopeId, use: ConnectorUse) -> Res
                 "field_path": use.field_path,
                 "candidates": ", ".join(candidates),
                 "suggestion": close[0] if close else None,
+                "pipeline": pipeline,
             },
         ),
     )
@@ -95,7 +104,7 @@ def resolve_use(inventory: Inventory, holder: ScopeId, use: ConnectorUse) -> Res
 
 def resolve_pipeline(inventory: Inventory, pipeline: PipelineDocument) -> list[Resolution]:
     return [
-        resolve_use(inventory, pipeline.scope, use)
+        resolve_use(inventory, pipeline.scope, use, pipeline.identifier)
         for use in pipeline.uses
         if not is_expression(use.reference) and use.reference
     ]
@@ -117,14 +126,22 @@ def pipeline_uses_by_connector(inventory: Inventory) -> dict[object, list[str]]:
     return inventory.memo("pipeline-uses", _uses)
 
 
-def _secret_scope_hint(ctx: CheckContext, reference: Reference) -> str | None:
-    """Where ``secret:`` documents say a secret with this identifier lives, as a right ref."""
+def _secret_scope_hint(ctx: CheckContext, reference: Reference) -> tuple[str, str] | None:
+    """Where ``secret:`` documents say a secret with this identifier lives: (right ref, scope)."""
     holder = ctx.connector.scope
     for secret in ctx.inventory.secrets:
         if secret.identifier == reference.identifier:
             fixed = secret.scope.ref_from(holder, secret.identifier)
             if fixed and fixed != reference.raw:
-                return fixed
+                return fixed, secret.scope.describe()
+    return None
+
+
+def _syntax_fix(reference: Reference, holder: ScopeId) -> str | None:
+    """``project.x`` from inside a project means the bare ``x``."""
+    prefix = reference.raw.partition(".")[0].lower()
+    if prefix == "project" and holder.level is Scope.PROJECT and reference.identifier:
+        return reference.identifier
     return None
 
 
@@ -136,7 +153,8 @@ def check_references(ctx: CheckContext) -> None:
         reference = secret_ref.reference
         where = f"{secret_ref.field_path} (line {secret_ref.line})"
         problem = reference.problem or reference.scope_problem(holder)
-        hint = _secret_scope_hint(ctx, reference)
+        documented_hint = _secret_scope_hint(ctx, reference)
+        hint, owner_scope = documented_hint or (None, None)
         if problem is None and documented:
             target = reference.target(holder)
             known_elsewhere = hint is not None and (target, reference.identifier) not in documented
@@ -148,7 +166,8 @@ def check_references(ctx: CheckContext) -> None:
                 )
         if problem is None:
             continue
-        if hint is None and reference.scope_problem(holder) and holder.level.value == "account":
+        hint = hint or _syntax_fix(reference, holder)
+        if hint is None and reference.scope_problem(holder) and holder.level is Scope.ACCOUNT:
             hint = f"account.{reference.identifier}"
         ctx.fail(
             "scope-mismatch",
@@ -156,7 +175,7 @@ def check_references(ctx: CheckContext) -> None:
             reference=reference.raw,
             field_path=secret_ref.field_path,
             suggestion=hint,
-            owner_scope=holder.describe(),
+            owner_scope=owner_scope,
         )
     used_by = pipeline_uses_by_connector(ctx.inventory).get(connector.key)
     if used_by:

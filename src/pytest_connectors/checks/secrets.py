@@ -34,6 +34,10 @@ def _resolve(ctx: CheckContext, secret_ref: SecretRef) -> Secret | None:
         return None
 
 
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" or noun.startswith(("SSH", "PEM")) else "a"
+
+
 def _passphrase(ctx: CheckContext) -> str | None:
     for secret_ref in ctx.connector.secret_refs:
         if secret_ref.field_path.endswith(_PASSPHRASE_FIELD):
@@ -84,7 +88,7 @@ def check_secrets(ctx: CheckContext) -> None:
             ctx.fail(
                 "secret-format-invalid",
                 f"{secret_ref.field_path} (line {secret_ref.line}): '{secret_ref.raw}' should hold"
-                f" a {secret_ref.kind.value}: {shape.problem}",
+                f" {_article(secret_ref.kind.value)} {secret_ref.kind.value}: {shape.problem}",
                 reference=secret_ref.raw,
                 field_path=secret_ref.field_path,
                 expected=secret_ref.kind.value,

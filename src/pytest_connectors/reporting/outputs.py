@@ -35,7 +35,8 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
         status = _STATUS_WORD[record.status]
         modes = ", ".join(record.failure_modes)
         kind = record.info["type"] or "unreadable"
-        line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<8} {modes}".rstrip()
+        where = f"{record.info['file']}:{record.info['line']}"
+        line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<8} {where}  {modes}".rstrip()
         markup = {"red": True} if record.status == "failed" else {}
         if record.status == "warning":
             markup = {"yellow": True}
