@@ -101,6 +101,9 @@ def render_markdown(records: RunRecords) -> str:
         for check in record.checks:
             if check["outcome"] != "failed":
                 continue
+            if not check["failure_mode"]:  # a crashed check: no failure mode to link
+                lines.append(f"- **{check['name']}**: {check['message']}")
+                continue
             mode = catalogue.get(check["failure_mode"])
             lines.append(f"- **{check['name']}**: [`{mode.id}`]({mode.anchor}) {check['message']}")
             lines.extend(f"  {n}. {step}" for n, step in enumerate(check["remediation"], 1))
