@@ -768,16 +768,6 @@ def test_bundle_per_failed_connector(
     assert "- `secret-not-found` on `secrets`:" in markdown
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: reporting/outputs.py write_bundle names files with Path.with_suffix(), which"
-        " replaces everything after the last '.' of '<file>__<ref>': every account-level"
-        " connector of one file is written to '<file>__account.json/.md' (org-level to"
-        " '__org.json'), so the bundles of two failed connectors in one file overwrite each"
-        " other and the file name never shows the identifier"
-    ),
-    strict=True,
-)
 def test_bundles_of_two_failed_connectors_in_one_file_do_not_collide(
     pytester: pytest.Pytester, write_yaml: Callable[..., Path]
 ) -> None:

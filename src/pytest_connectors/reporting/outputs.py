@@ -159,8 +159,9 @@ def write_bundle(directory: Path, records: RunRecords, delegate: dict[str, Any])
             continue
         data = MASKER.scrub_data(bundle_for(record, delegate))
         stem = directory / _safe_name(f"{record.info['file']}__{record.info['ref']}")
-        stem.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        stem.with_suffix(".md").write_text(MASKER.scrub(_bundle_markdown(data)))
+        # not with_suffix(): a ref such as account.x has a dot of its own
+        Path(f"{stem}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        Path(f"{stem}.md").write_text(MASKER.scrub(_bundle_markdown(data)))
         written.append(stem)
     return written
 
