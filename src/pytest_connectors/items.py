@@ -76,6 +76,12 @@ class ConnectorItem(pytest.Function):
         )
         item.subject = subject
         item.check_name = check
+        parent_id = getattr(parent, "id", None)
+        if parent_id is not None and hasattr(parent_id, "with_params"):
+            # pytest >= 9.2 keeps "[...]" apart from the name in its node ids; cached ids
+            # (--lf, --ff, --sw) are parsed that way, so build ours the same way.
+            item._id = parent_id.child(str(info["ref"])).with_params(check)
+
         for marker in markers:
             item.add_marker(marker)
         return item
