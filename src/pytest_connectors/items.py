@@ -87,7 +87,14 @@ class ConnectorItem(pytest.Function):
         return item
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, max(subject_info(self.subject)["line"] - 1, 0), self.name
+        # The domain is also the failure headline. It must not be a suffix of the node id:
+        # pytest -v would then rewrite the dots of "account.x" as "::" (meant for Class.method).
+        ref = subject_info(self.subject)["ref"]
+        return (
+            self.path,
+            max(subject_info(self.subject)["line"] - 1, 0),
+            f"{ref} [{self.check_name}]",
+        )
 
     def result(self, engine: CheckEngine) -> CheckResult:
         subject = self.subject
