@@ -89,12 +89,8 @@ class ConnectorItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
         # The domain is also the failure headline. It must not be a suffix of the node id:
         # pytest -v would then rewrite the dots of "account.x" as "::" (meant for Class.method).
-        ref = subject_info(self.subject)["ref"]
-        return (
-            self.path,
-            max(subject_info(self.subject)["line"] - 1, 0),
-            f"{ref} [{self.check_name}]",
-        )
+        info = subject_info(self.subject)
+        return self.path, max(info["line"] - 1, 0), f"{info['ref']} [{self.check_name}]"
 
     def result(self, engine: CheckEngine) -> CheckResult:
         subject = self.subject
