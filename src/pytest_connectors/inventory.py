@@ -205,7 +205,7 @@ def _mark_duplicates(inventory: Inventory) -> None:
                 continue
             error = DefinitionError(
                 "identifier",
-                entry.line,
+                entry.identifier_line or entry.line,
                 f"connector '{entry.ref}' ({entry.scope.describe()}) is already defined at"
                 f" {first.location}; identifiers are unique within a scope",
             )

@@ -222,6 +222,7 @@ class Connector:
     errors: tuple[DefinitionError, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    identifier_line: int = 0
 
     @property
     def ref(self) -> str:

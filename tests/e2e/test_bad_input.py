@@ -243,15 +243,6 @@ def test_duplicate_identifier(run_bad: Callable[..., pytest.RunResult], write_ya
     )
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: inventory.py _mark_duplicates builds the duplicate's DefinitionError with"
-        " field_path 'identifier' but the line of the connector mapping (entry.line), so the"
-        " message says 'identifier (line 2)' while the identifier key is on line 3; every other"
-        " identifier error uses the key's own line"
-    ),
-    strict=True,
-)
 def test_duplicate_identifier_error_points_at_the_identifier_line(
     pytester: pytest.Pytester, others: None, write_yaml
 ) -> None:
@@ -443,15 +434,6 @@ def test_secret_of_the_wrong_shape_fails_the_secrets_item(
     assert_no_traceback(result)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: checks/shapes.py _sa_token passes the JWT 'exp' claim straight to"
-        " datetime.fromtimestamp(); an out-of-range value (exp: 1e20) raises OverflowError,"
-        " which escapes the secrets check, so the [secrets] item errors with a traceback from"
-        " the plugin instead of reporting secret-format-invalid"
-    ),
-    strict=True,
-)
 def test_token_with_out_of_range_expiry_does_not_crash(
     pytester: pytest.Pytester,
     write_yaml,

@@ -640,15 +640,6 @@ def test_settings_skip_turns_an_item_into_a_skip(
     assert result.ret == pytest.ExitCode.OK
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: items.py ConnectorItem.run_check calls pytest.skip() without"
-        " _use_item_location=True, so the -rs summary locates a skipped connector check in the"
-        " plugin's own source ('SKIPPED [1] .../src/pytest_connectors/items.py:105: ...')"
-        " instead of at the connector ('connectors/github.yaml:2')"
-    ),
-    strict=True,
-)
 def test_skip_summary_points_at_the_connector(
     pytester: pytest.Pytester, write_yaml: Callable[..., Path]
 ) -> None:

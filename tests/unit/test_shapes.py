@@ -184,15 +184,6 @@ def test_encrypted_private_key(ec_key: ec.EllipticCurvePrivateKey) -> None:
     assert wrong is not None and wrong.startswith("the PEM private key cannot be read")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: checks/shapes.py _private_key maps every TypeError from load_pem_private_key to"
-        " 'the private key is encrypted and no passphrase was given'; when a passphrase is"
-        " given for a key that is NOT encrypted (cryptography: 'Password was given but private"
-        " key is not encrypted') the message states the opposite of the real problem"
-    ),
-    strict=True,
-)
 def test_passphrase_for_an_unencrypted_key_is_described_correctly(key_pem: str) -> None:
     problem = check_shape(K.K8S_PRIVATE_KEY, key_pem, "a-passphrase")
     assert problem.problem is None or "is encrypted and no passphrase" not in problem.problem
@@ -319,14 +310,6 @@ def test_base64_encoded_jwt_is_detected() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: checks/shapes.py _sa_token calls datetime.fromtimestamp(claims['exp']) unguarded;"
-        " an out-of-range exp (1e20) raises OverflowError out of the shape check instead of"
-        " returning a Shape naming the problem"
-    ),
-    strict=True,
-)
 def test_jwt_with_an_out_of_range_expiry_does_not_raise() -> None:
     shape = check_shape(K.K8S_SA_TOKEN, _jwt({"exp": 10**20}))
     assert shape.problem is not None or shape.facts is not None

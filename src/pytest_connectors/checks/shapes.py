@@ -62,7 +62,9 @@ def _private_key(data: bytes, passphrase: str | None) -> Shape:
 
     try:
         load_pem_private_key(data, passphrase.encode() if passphrase else None)
-    except TypeError:
+    except TypeError as exc:
+        if "not encrypted" in str(exc):
+            return Shape("a passphrase was given, but the private key is not encrypted")
         return Shape("the private key is encrypted and no passphrase was given")
     except ValueError as exc:
         return Shape(f"the PEM private key cannot be read ({_first_line(exc)})")
@@ -136,7 +138,11 @@ def _sa_token(value: str) -> Shape:
         return Shape(facts={"jwt": False, "note": "not a JWT: expiry cannot be read locally"})
     facts: dict[str, Any] = {"jwt": True}
     if isinstance(claims.get("exp"), (int, float)):
-        facts["expires_at"] = datetime.fromtimestamp(claims["exp"], timezone.utc).isoformat()
+        try:
+            expiry = datetime.fromtimestamp(claims["exp"], timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return Shape(f"the token's exp claim ({claims['exp']}) is not a valid time")
+        facts["expires_at"] = expiry.isoformat()
     subject = claims.get("sub") or claims.get("kubernetes.io/serviceaccount/service-account.name")
     if subject:
         facts["subject"] = str(subject)

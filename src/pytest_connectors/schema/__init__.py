@@ -144,6 +144,7 @@ def build_connector(body: Any, file: str, doc_index: int, line: int) -> Connecto
         errors=tuple(errors),
         tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
         description=str(body.get("description") or ""),
+        identifier_line=body.line_of("identifier"),
     )
 
 
