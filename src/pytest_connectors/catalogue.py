@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sized
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from .model import SUPPORTED_TYPES
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -109,18 +111,7 @@ EVIDENCE_KEYS: Mapping[str, str] = {
 }
 
 #: Connector types that have live checks; a type-limited step may only name these.
-CONNECTOR_TYPES: tuple[str, ...] = (
-    "Github",
-    "Gitlab",
-    "Bitbucket",
-    "Git",
-    "K8sCluster",
-    "Aws",
-    "Gcp",
-    "Azure",
-    "Vault",
-    "DockerRegistry",
-)
+CONNECTOR_TYPES: tuple[str, ...] = SUPPORTED_TYPES
 
 DEFINITION = "Definition and references"
 CONNECTIVITY = "Connectivity"

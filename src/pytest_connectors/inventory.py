@@ -21,7 +21,7 @@ from .model import (
 )
 from .refs import ScopeId
 from .schema import build_connector, build_pipeline, build_secret
-from .settings import Settings, SettingsDocument, read_settings
+from .settings import Settings, SettingsDocument, merge_settings, read_settings
 from .yamlload import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, YamlMap, load_documents
 
 T = TypeVar("T")
@@ -66,7 +66,21 @@ class Inventory:
 
     @property
     def connectors(self) -> list[Connector]:
-        return [e for entries in self.entries.values() for e in entries if isinstance(e, Connector)]
+        return self.memo(
+            "connectors",
+            lambda inv: [e for es in inv.entries.values() for e in es if isinstance(e, Connector)],
+        )
+
+    def with_identifier(self, identifier: str) -> list[Connector]:
+        """Connectors with this identifier at any scope."""
+
+        def build(inventory: Inventory) -> dict[str, list[Connector]]:
+            index: dict[str, list[Connector]] = {}
+            for connector in inventory.connectors:
+                index.setdefault(connector.identifier, []).append(connector)
+            return index
+
+        return self.memo("identifier-index", build).get(identifier, [])
 
     @property
     def pipelines(self) -> list[PipelineDocument]:
@@ -183,15 +197,6 @@ def load_inventory(
         if isinstance(e, SettingsEntry)
     )
     return inventory
-
-
-def merge_settings(documents: Iterable[SettingsDocument], base: Settings | None = None) -> Settings:
-    explicit: dict[str, Any] = {}
-    merged = base or Settings()
-    for document in documents:
-        explicit.update(document.explicit_defaults)
-        merged = merged.merged(document.settings, explicit)
-    return merged
 
 
 def _mark_duplicates(inventory: Inventory) -> None:

@@ -21,7 +21,7 @@ from .checks import builtin as builtin_checks
 from .checks.context import CollectContext, RunOptions
 from .checks.engine import CheckEngine
 from .delegate import DelegateContext, build_delegate_context
-from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory, merge_settings
+from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory
 from .items import ConnectorFile, ConnectorItem, build_registry
 from .masking import MASKER
 from .model import HARNESS_TYPES, Connector
@@ -31,7 +31,7 @@ from .reporting import outputs
 from .reporting.records import RunRecords
 from .results import CheckResult, Phase
 from .secrets import EnvironmentSource, HookSource, SecretChain, SecretsFileSource, SecretSource
-from .settings import SettingsDocument, read_settings
+from .settings import SettingsDocument, merge_settings, read_settings
 from .stash import COLLECT_KEY, INVENTORY_KEY, OPTIONS_KEY
 from .yamlload import YamlMap, load_documents
 

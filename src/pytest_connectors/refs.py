@@ -60,7 +60,7 @@ class Scope(str, Enum):
         return {"account": 0, "org": 1, "project": 2}[self.value]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ScopeId:
     """Where an entity lives: no org/project = account; org only = org; both = project."""
 

@@ -6,7 +6,7 @@ did-you-mean), never a crash. Several documents merge in load order; command-lin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -67,14 +67,6 @@ class Settings:
 
     def expectations_for(self, ref: str) -> Expectations:
         return self.connectors.get(ref, Expectations())
-
-    def merged(self, other: Settings, explicit_defaults: Mapping[str, Any]) -> Settings:
-        defaults = replace(self.defaults, **explicit_defaults)
-        return Settings(
-            defaults,
-            self.delegates + other.delegates,
-            {**self.connectors, **other.connectors},
-        )
 
 
 _DEFAULT_TYPES = {f.name: f.type for f in fields(Defaults)}
@@ -194,3 +186,15 @@ def read_settings(body: Any, path: str = "pytestConnectors") -> SettingsDocument
                 connectors[ref] = _read_expectations(sub)
     settings = Settings(replace(Defaults(), **explicit), tuple(delegates), connectors)
     return SettingsDocument(settings, explicit, tuple(findings.errors))
+
+
+def merge_settings(documents: Iterable[SettingsDocument]) -> Settings:
+    """Documents in load order: later defaults and expectations win; delegates add up."""
+    explicit: dict[str, Any] = {}
+    delegates: list[DelegateEntry] = []
+    connectors: dict[str, Expectations] = {}
+    for document in documents:
+        explicit.update(document.explicit_defaults)
+        delegates.extend(document.settings.delegates)
+        connectors.update(document.settings.connectors)
+    return Settings(replace(Defaults(), **explicit), tuple(delegates), connectors)

@@ -10,14 +10,10 @@ import pytest
 
 from pytest_connectors.checks.context import CheckContext, CollectContext, RunOptions
 from pytest_connectors.checks.documents import pipeline_result
-from pytest_connectors.checks.references import (
-    REFERENCES,
-    check_references,
-    pipeline_uses_by_connector,
-    resolve_pipeline,
-)
+from pytest_connectors.checks.references import REFERENCES, check_references
 from pytest_connectors.delegate import DelegateContext
 from pytest_connectors.inventory import Inventory, load_inventory
+from pytest_connectors.pipelines import pipeline_uses_by_connector, resolve_pipeline
 from pytest_connectors.results import Outcome
 from pytest_connectors.secrets import SecretChain
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..model import Connector
-from ..results import Finding, Phase
+from ..results import Phase
 
 if TYPE_CHECKING:
     from .context import CheckContext, CollectContext
@@ -62,8 +62,4 @@ class CheckRegistry:
         return (check for _, check in ordered)
 
 
-def finding(mode: str, cause: str, **evidence: Any) -> Finding:
-    return Finding(mode, cause, evidence)
-
-
-__all__ = ["Check", "CheckRegistry", "finding"]
+__all__ = ["Check", "CheckRegistry"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..delegate import DelegateContext
 from ..inventory import Inventory
 from ..model import Connector
+from ..pipelines import pipeline_uses_by_connector
 from ..results import CheckResult, Finding
 from ..secrets import SecretChain
 from ..settings import Expectations, Settings
@@ -31,12 +32,7 @@ class CollectContext:
     options: RunOptions
 
     def referenced_by_pipelines(self, connector: Connector) -> bool:
-        return bool(self.inventory_uses().get(connector.key))
-
-    def inventory_uses(self) -> Mapping[Any, list[Any]]:
-        from .references import pipeline_uses_by_connector
-
-        return pipeline_uses_by_connector(self.inventory)
+        return bool(pipeline_uses_by_connector(self.inventory).get(connector.key))
 
 
 @dataclass
@@ -57,9 +53,6 @@ class CheckContext:
 
     def fail(self, mode: str, cause: str, *, blocks: bool = True, **evidence: Any) -> None:
         self.findings.append(Finding(mode, cause, evidence, blocks))
-
-    def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
 
     warn = fail  # severity comes from the catalogue; the alias reads better at call sites
 

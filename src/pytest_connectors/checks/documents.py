@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..inventory import Inventory, SettingsEntry
 from ..model import BrokenDocument, PipelineDocument
+from ..pipelines import resolve_pipeline
 from ..results import CheckResult, Finding
 from .engine import finish
-from .references import resolve_pipeline
 
 
 def broken_document_result(document: BrokenDocument) -> CheckResult:

@@ -109,6 +109,3 @@ def finish(
     else:
         outcome = Outcome.PASSED
     return CheckResult(name, outcome, tuple(findings), evidence, None, duration)
-
-
-__all__ = ["CheckEngine", "DelegateContext", "Inventory", "SecretChain", "Settings", "finish"]
