@@ -133,7 +133,7 @@ class ConnectorItem(pytest.Function):
                 "delegate": delegate,
             }
             raise
-        check = check_payload(info, result)
+        check = check_payload(info, result, strict=engine.options.strict)
         self.payload = {"subject": MASKER.scrub_data(info), "check": check, "delegate": delegate}
         self.user_properties.extend(
             [

@@ -158,7 +158,11 @@ class ConnectorsRun:
         if explicit and not self.options.cli_paths:
             return
         for path in self.options.paths:
-            if not _covered(path, config.args, base):
+            # An explicit path inside a connectors folder narrows the run to it.
+            inside = any(
+                _covered(Path(base, arg.split("::")[0]), [str(path)], base) for arg in config.args
+            )
+            if not inside and not _covered(path, config.args, base):
                 config.args.append(str(path))
 
     def ensure_loaded(self) -> None:

@@ -616,6 +616,31 @@ def test_strict_turns_a_warning_into_a_failure(
     strict.stdout.fnmatch_lines(["[[]delegate-selector-missing[]] *", "At: connectors/jira.yaml:2"])
 
 
+def test_strict_reports_the_failing_warning_as_failed(
+    pytester: pytest.Pytester, write_yaml: Callable[..., Path]
+) -> None:
+    write_yaml("connectors/jira.yaml", NO_SELECTORS_YAML)
+    pytester.runpytest(CONNECTORS, "--connectors-strict", "--connectors-report=report.json")
+    report = json.loads((pytester.path / "report.json").read_text())
+    (connector,) = report["connectors"]
+    delegate = next(c for c in connector["checks"] if c["name"] == "delegate")
+    assert delegate["outcome"] == "failed"
+    assert delegate["failure_mode"] == "delegate-selector-missing"
+    assert connector["status"] == "failed"
+    assert report["summary"]["failed"] == 1
+
+
+def test_explicit_node_id_inside_the_connectors_folder_runs_alone(
+    pytester: pytest.Pytester,
+    write_yaml: Callable[..., Path],
+    outcomes_of: Callable[..., dict[str, str]],
+) -> None:
+    write_yaml("connectors/github.yaml", GITHUB_YAML)
+    write_yaml("connectors/jira.yaml", NO_SELECTORS_YAML)
+    result = pytester.runpytest(CONNECTORS, "-rA", FAILING)
+    assert outcomes_of(result) == {FAILING: "FAILED"}
+
+
 def test_settings_skip_turns_an_item_into_a_skip(
     pytester: pytest.Pytester,
     write_yaml: Callable[..., Path],

@@ -1017,6 +1017,24 @@ def test_runtime_expressions_pass_definition_but_are_recorded(build: Build) -> N
     assert connector.secret_refs == ()  # an expression is no secret reference to resolve
 
 
+def test_credential_type_as_runtime_input_needs_no_spec(build: Build) -> None:
+    connector = _connector(
+        build,
+        """
+        connector:
+          name: k8s
+          identifier: k8s
+          type: K8sCluster
+          spec:
+            credential:
+              type: <+input>
+            delegateSelectors: [a]
+        """,
+    )
+    assert connector.errors == ()
+    assert [e.field_path for e in connector.expressions] == ["spec.credential.type"]
+
+
 def test_expressions_pass_enum_url_arn_and_region_rules(build: Build) -> None:
     aws = _connector(
         build,

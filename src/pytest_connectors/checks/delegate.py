@@ -12,6 +12,8 @@ def check_delegate(ctx: CheckContext) -> None:
     selectors = connector.delegate_selectors
     inventory = ctx.settings.delegates
     ctx.note(selectors=list(selectors), this_delegate=delegate.name or "(unknown)")
+    if delegate.problems:
+        ctx.note(delegate_problems=list(delegate.problems))
     if not selectors:
         ctx.warn(
             "delegate-selector-missing",

@@ -14,7 +14,7 @@ from .. import catalogue
 from ..inventory import SettingsEntry
 from ..masking import MASKER
 from ..model import BrokenDocument, Connector, PipelineDocument
-from ..results import CheckResult, Finding
+from ..results import CheckResult, Finding, Outcome
 
 Subject = Connector | BrokenDocument | PipelineDocument | SettingsEntry
 
@@ -91,12 +91,20 @@ def remediation_context(info: Mapping[str, Any], finding: Finding) -> dict[str, 
     return context
 
 
-def check_payload(info: Mapping[str, Any], result: CheckResult) -> dict[str, Any]:
-    """The JSON shape of one check (the report's ``checks[]`` entry), scrubbed."""
+def check_payload(
+    info: Mapping[str, Any], result: CheckResult, *, strict: bool = False
+) -> dict[str, Any]:
+    """The JSON shape of one check (the report's ``checks[]`` entry), scrubbed.
+
+    Under ``--connectors-strict`` a warning fails its item, and is reported as failed too.
+    """
     primary = result.primary
+    outcome = result.outcome
+    if strict and outcome is Outcome.WARNING:
+        outcome = Outcome.FAILED
     payload: dict[str, Any] = {
         "name": result.check,
-        "outcome": result.outcome.value,
+        "outcome": outcome.value,
         "failure_mode": primary.mode if primary else None,
         "severity": primary.severity.value if primary else None,
         "message": "\n".join(f.cause for f in result.findings) or (result.skip_reason or ""),

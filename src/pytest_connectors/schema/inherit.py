@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..refs import is_expression
 from .reader import SpecReader
 
 #: Credential types whose identity is the delegate's (no spec, selectors required).
@@ -39,5 +40,7 @@ def read_credential_envelope(
         if credential.data.get("spec"):
             credential.error("spec", f"credential type {kind} takes no 'spec'")
         return Envelope(credential, kind, None)
-    spec = credential.sub("spec", required=kind is not None and kind not in DELEGATE_IDENTITY)
+    # A credential type given as a runtime input cannot tell whether a spec is needed.
+    needs_spec = kind is not None and kind not in DELEGATE_IDENTITY and not is_expression(kind)
+    spec = credential.sub("spec", required=needs_spec)
     return Envelope(credential, kind, spec)
