@@ -7,6 +7,7 @@ autouse fixtures. Node ids are ``<file>::<ref>[<check>]``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,12 @@ def build_registry(config: pytest.Config) -> CheckRegistry:
     return registry
 
 
+@functools.cache
+def _marker(name: str) -> pytest.MarkDecorator:
+    """One decorator per marker name for the whole run (thousands of items share them)."""
+    return getattr(pytest.mark, name)  # type: ignore[no-any-return]
+
+
 class CheckFailed(Exception):
     """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`."""
 
@@ -56,6 +63,7 @@ def _run_connector_check(request: pytest.FixtureRequest, connectors_engine: Chec
 
 class ConnectorItem(pytest.Function):
     subject: Subject
+    info: dict[str, Any]
     check_name: str
     payload: dict[str, Any] | None = None
 
@@ -66,8 +74,9 @@ class ConnectorItem(pytest.Function):
         subject: Subject,
         check: str,
         markers: list[pytest.MarkDecorator],
+        info: dict[str, Any] | None = None,
     ) -> ConnectorItem:
-        info = subject_info(subject)
+        info = info or subject_info(subject)
         item: ConnectorItem = cls.from_parent(
             parent,
             name=f"{info['ref']}[{check}]",
@@ -75,6 +84,7 @@ class ConnectorItem(pytest.Function):
             fixtureinfo=parent.fixtureinfo,
         )
         item.subject = subject
+        item.info = info
         item.check_name = check
         parent_id = getattr(parent, "id", None)
         if parent_id is not None and hasattr(parent_id, "with_params"):
@@ -89,7 +99,7 @@ class ConnectorItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
         # The domain is also the failure headline. It must not be a suffix of the node id:
         # pytest -v would then rewrite the dots of "account.x" as "::" (meant for Class.method).
-        info = subject_info(self.subject)
+        info = self.info
         return self.path, max(info["line"] - 1, 0), f"{info['ref']} [{self.check_name}]"
 
     def result(self, engine: CheckEngine) -> CheckResult:
@@ -110,7 +120,7 @@ class ConnectorItem(pytest.Function):
         return broken_document_result(subject)
 
     def run_check(self, engine: CheckEngine) -> None:
-        info = subject_info(self.subject)
+        info = self.info
         delegate = {"name": engine.delegate.name, "tags": list(engine.delegate.tags)}
         try:
             result = self.result(engine)
@@ -202,18 +212,16 @@ class ConnectorFile(pytest.File):
     def _connector_items(
         self, connector: Connector, registry: CheckRegistry, collect: CollectContext, xdist: bool
     ) -> Iterator[pytest.Item]:
-        known = connector.type in HARNESS_TYPES
-        type_marker = getattr(pytest.mark, connector.type.lower()) if known else None
+        info = subject_info(connector)
+        common = [_marker(connector.type.lower())] if connector.type in HARNESS_TYPES else []
+        if xdist:
+            common.append(pytest.mark.xdist_group(name=connector.ref))
         for check in registry:
             if collect.options.offline and (check.network or check.phase is not Phase.DEFINITION):
                 continue
             if not check.applies_to(connector, collect):
                 continue
-            marks = [getattr(pytest.mark, check.phase.value)]
+            marks = [_marker(check.phase.value), *common]
             if check.network:
-                marks.append(pytest.mark.network)
-            if type_marker is not None:
-                marks.append(type_marker)
-            if xdist:
-                marks.append(pytest.mark.xdist_group(name=connector.ref))
-            yield ConnectorItem.create(self, connector, check.name, marks)
+                marks.append(_marker("network"))
+            yield ConnectorItem.create(self, connector, check.name, marks, info)
