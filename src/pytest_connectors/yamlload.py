@@ -196,9 +196,6 @@ def load_documents(
 
 def _documents(text: str, max_nodes: int) -> Iterator[LoadedDocument]:
     loader = _LineLoader(text)
-    # Expansion can only exceed the node count of the text through aliases, and an alias
-    # needs an anchor: without '&' the text itself is the bound (the file-size cap holds it).
-    may_expand = "&" in text
     index = 0
     try:
         while True:
@@ -222,8 +219,7 @@ def _documents(text: str, max_nodes: int) -> Iterator[LoadedDocument]:
                 return
             line = node.start_mark.line + 1
             try:
-                if may_expand:
-                    _expanded_size(node, max_nodes)
+                _expanded_size(node, max_nodes)
                 data = loader.construct_document(node)
             except _TooLarge as exc:
                 yield LoadedDocument(index, line, problem=LoadProblem(f"document {exc}", exc.line))
