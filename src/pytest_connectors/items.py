@@ -90,7 +90,9 @@ class ConnectorItem(pytest.Function):
         if parent_id is not None and hasattr(parent_id, "with_params"):
             # pytest >= 9.2 keeps "[...]" apart from the name in its node ids; cached ids
             # (--lf, --ff, --sw) are parsed that way, so build ours the same way.
-            item._id = parent_id.child(str(info["ref"])).with_params(check)
+            item._id = type(parent_id)(
+                path=parent_id.path, names=(*parent_id.names, str(info["ref"])), params=check
+            )
 
         for marker in markers:
             item.add_marker(marker)

@@ -63,7 +63,19 @@ class LoadedDocument:
 
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
+    depth = 0
+
+    def enter(self, node: yaml.Node) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _TooLarge(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
+
+    def reset(self) -> None:
+        """Forget a document whose construction failed, so the next one starts clean."""
+        self.depth = 0
+        self.constructed_objects: dict[Any, Any] = {}
+        self.recursive_objects: dict[Any, Any] = {}
+        self.state_generators: list[Any] = []
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[YamlMap]:
@@ -72,6 +84,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[Yaml
     result.key_lines = {}
     result.duplicate_keys = []
     yield result
+    loader.enter(node)
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -82,6 +95,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[Yaml
             result.duplicate_keys.append((key, line))
         result.key_lines[key] = line
         result[key] = loader.construct_object(value_node, deep=True)
+    loader.depth -= 1
 
 
 def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> Iterator[YamlSeq]:
@@ -89,7 +103,9 @@ def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> Iterator[Yam
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     yield result
+    loader.enter(node)
     result.extend(loader.construct_object(child, deep=True) for child in node.value)
+    loader.depth -= 1
 
 
 def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
@@ -196,6 +212,8 @@ def load_documents(
 
 def _documents(text: str, max_nodes: int) -> Iterator[LoadedDocument]:
     loader = _LineLoader(text)
+    # Only aliases can make a document expand beyond its text, and they need an anchor ('&').
+    may_expand = "&" in text
     index = 0
     try:
         while True:
@@ -219,18 +237,22 @@ def _documents(text: str, max_nodes: int) -> Iterator[LoadedDocument]:
                 return
             line = node.start_mark.line + 1
             try:
-                _expanded_size(node, max_nodes)
+                if may_expand:
+                    _expanded_size(node, max_nodes)
                 data = loader.construct_document(node)
             except _TooLarge as exc:
+                loader.reset()
                 yield LoadedDocument(index, line, problem=LoadProblem(f"document {exc}", exc.line))
                 continue
             except yaml.YAMLError as exc:
+                loader.reset()
                 detail = str(getattr(exc, "problem", None) or exc).strip()
                 yield LoadedDocument(
                     index, line, problem=LoadProblem(f"unsupported YAML: {detail}", _mark_line(exc))
                 )
                 continue
             except RecursionError:
+                loader.reset()
                 yield LoadedDocument(
                     index, line, problem=LoadProblem("document is nested too deeply", line)
                 )
