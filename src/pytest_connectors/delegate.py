@@ -212,3 +212,15 @@ def _proxy(
     except ValueError as exc:
         problems.append(f"proxy: {exc}")
     return None
+
+
+def proxy_configured(
+    options: DelegateOptions, settings: Settings, environ: Mapping[str, str]
+) -> bool:
+    """Whether this run's delegate has a proxy, known without resolving any secret."""
+    if options.proxy or environ.get("PROXY_HOST"):
+        return True
+    name = options.name or environ.get("DELEGATE_NAME")
+    return any(
+        d.proxy is not None for d in settings.delegates if name and d.name.lower() == name.lower()
+    )

@@ -124,6 +124,12 @@ class ConnectorItem(pytest.Function):
     def run_check(self, engine: CheckEngine) -> None:
         info = self.info
         delegate = {"name": engine.delegate.name, "tags": list(engine.delegate.tags)}
+        if isinstance(self.subject, Connector) and engine.registry[self.check_name].network:
+            engine.prefetch(
+                item.subject
+                for item in self.session.items
+                if isinstance(item, ConnectorItem) and isinstance(item.subject, Connector)
+            )
         try:
             result = self.result(engine)
         except Exception as exc:

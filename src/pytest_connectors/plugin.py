@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from . import hookspecs
 from .checks import builtin as builtin_checks
 from .checks.context import CollectContext, RunOptions
 from .checks.engine import CheckEngine
-from .delegate import DelegateContext, build_delegate_context
+from .delegate import DelegateContext, build_delegate_context, proxy_configured
 from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory
 from .items import ConnectorFile, ConnectorItem, build_registry
 from .masking import MASKER
@@ -186,7 +186,8 @@ class ConnectorsRun:
             )
         inventory.settings = settings
         config.stash[INVENTORY_KEY] = inventory
-        config.stash[COLLECT_KEY] = CollectContext(inventory, settings, self.options.run)
+        has_proxy = proxy_configured(self.options.delegate, settings, os.environ)
+        config.stash[COLLECT_KEY] = CollectContext(inventory, settings, self.options.run, has_proxy)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -319,14 +320,22 @@ def connectors_engine(
     pytestconfig: pytest.Config,
     connectors_delegate: DelegateContext,
     connectors_secrets: SecretChain,
-) -> CheckEngine:
+) -> Iterator[CheckEngine]:
     """Runs each check once per connector in this process; items ask it for their result."""
     inventory = pytestconfig.stash[INVENTORY_KEY]
     registry = build_registry(pytestconfig)
     options: RunOptions = pytestconfig.stash[OPTIONS_KEY].run
-    return CheckEngine(
-        registry, inventory, inventory.settings, connectors_delegate, connectors_secrets, options
+    engine = CheckEngine(
+        registry,
+        inventory,
+        inventory.settings,
+        connectors_delegate,
+        connectors_secrets,
+        options,
+        has_proxy=connectors_delegate.proxy is not None,
     )
+    yield engine
+    engine.close()
 
 
 class ConnectorLookup:

@@ -5,14 +5,28 @@ from __future__ import annotations
 import pytest
 
 from . import CheckRegistry
+from .connectivity import DNS, PROXY, TCP
 from .definition import DEFINITION
 from .delegate import DELEGATE
 from .expressions import EXPRESSIONS
+from .latency import LATENCY
 from .references import REFERENCES
 from .secrets import SECRETS
+from .tls import TLS
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
-    for check in (DEFINITION, REFERENCES, EXPRESSIONS, DELEGATE, SECRETS):
+    for check in (
+        DEFINITION,
+        REFERENCES,
+        EXPRESSIONS,
+        DELEGATE,
+        SECRETS,
+        DNS,
+        PROXY,
+        TCP,
+        TLS,
+        LATENCY,
+    ):
         registry.register(check)

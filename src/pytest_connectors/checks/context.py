@@ -10,6 +10,7 @@ from ..delegate import DelegateContext
 from ..inventory import Inventory
 from ..model import Connector
 from ..pipelines import pipeline_uses_by_connector
+from ..probes.prober import Prober
 from ..results import CheckResult, Finding
 from ..secrets import SecretChain
 from ..settings import Expectations, Settings
@@ -30,6 +31,7 @@ class CollectContext:
     inventory: Inventory
     settings: Settings
     options: RunOptions
+    has_proxy: bool = False  # the delegate of this run has an HTTP proxy (the proxy check)
 
     def referenced_by_pipelines(self, connector: Connector) -> bool:
         return bool(pipeline_uses_by_connector(self.inventory).get(connector.key))
@@ -44,6 +46,7 @@ class CheckContext:
     secrets: SecretChain
     options: RunOptions
     result_of: Callable[[str], CheckResult]
+    prober: Prober = field(default_factory=lambda: Prober(DelegateContext(), 10.0))
     findings: list[Finding] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
 

@@ -8,16 +8,18 @@ dependency that failed turns the dependent check into a skip that names the root
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..delegate import DelegateContext
 from ..inventory import Inventory
 from ..model import Connector
+from ..probes.prober import Prober
 from ..results import CheckResult, Failure, Outcome, Skip
 from ..secrets import SecretChain
 from ..settings import Settings
-from . import CheckRegistry
+from . import CheckRegistry, network
 from .context import CheckContext, CollectContext, RunOptions
 
 
@@ -29,11 +31,43 @@ class CheckEngine:
     delegate: DelegateContext
     secrets: SecretChain
     options: RunOptions
+    has_proxy: bool = False
     _results: dict[tuple[str, int, str], CheckResult | BaseException] = field(default_factory=dict)
+    _prober: Prober | None = None
+    _prefetched: bool = False
 
     @property
     def collect_context(self) -> CollectContext:
-        return CollectContext(self.inventory, self.settings, self.options)
+        return CollectContext(self.inventory, self.settings, self.options, self.has_proxy)
+
+    @property
+    def prober(self) -> Prober:
+        if self._prober is None:
+            self._prober = Prober(self.delegate, self.settings.defaults.timeout)
+        return self._prober
+
+    def prefetch(self, connectors: Iterable[Connector]) -> None:
+        """Start the network probes of every connector this process will check, once.
+
+        Connectors whose static checks block their network checks are not probed at all.
+        """
+        if self._prefetched or "dns" not in self.registry:
+            return
+        self._prefetched = True
+        dns = self.registry["dns"]
+        collect = self.collect_context
+        unique = {(c.file, c.line): c for c in connectors}
+        for connector in unique.values():
+            if not dns.applies_to(connector, collect) or self._blocked(connector, "dns"):
+                continue
+            try:
+                network.prefetch(self._context(connector))
+            except Failure:
+                continue  # the endpoint is unusable: the dns check will say so
+
+    def close(self) -> None:
+        if self._prober is not None:
+            self._prober.close()
 
     def result(self, connector: Connector, name: str) -> CheckResult:
         key = (connector.file, connector.line, name)
@@ -67,11 +101,8 @@ class CheckEngine:
                 return result.skip_reason
         return None
 
-    def _evaluate(self, connector: Connector, name: str) -> CheckResult:
-        blocked = self._blocked(connector, name)
-        if blocked:
-            return CheckResult(name, Outcome.SKIPPED, skip_reason=blocked)
-        ctx = CheckContext(
+    def _context(self, connector: Connector) -> CheckContext:
+        return CheckContext(
             connector=connector,
             inventory=self.inventory,
             settings=self.settings,
@@ -79,7 +110,14 @@ class CheckEngine:
             secrets=self.secrets,
             options=self.options,
             result_of=lambda other: self.result(connector, other),
+            prober=self.prober,
         )
+
+    def _evaluate(self, connector: Connector, name: str) -> CheckResult:
+        blocked = self._blocked(connector, name)
+        if blocked:
+            return CheckResult(name, Outcome.SKIPPED, skip_reason=blocked)
+        ctx = self._context(connector)
         started = time.perf_counter()
         skip_reason: str | None = None
         try:

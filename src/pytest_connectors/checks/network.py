@@ -1,0 +1,70 @@
+"""What the network checks share: a connector's endpoints, its trust, and its probes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ..endpoints import Endpoint, EndpointError, endpoints_for, has_endpoints
+from ..model import Connector
+from ..probes.connection import ConnectionProbe
+from ..probes.tls import Trust
+from ..results import Failure
+from ..secrets import SecretNotFound
+from .context import CheckContext, CollectContext
+
+CA_FIELD = "caCertRef"
+
+
+def applies_to_network(connector: Connector, collect: CollectContext) -> bool:
+    return connector.supported and has_endpoints(connector)
+
+
+def endpoints(ctx: CheckContext) -> list[Endpoint]:
+    """The connector's endpoints; a malformed URL is this connector's incorrect-endpoint."""
+    try:
+        return endpoints_for(ctx.connector, ctx.expectations.provider)
+    except EndpointError as exc:
+        raise Failure(
+            "incorrect-endpoint",
+            f"'{exc.url}' is not usable: {exc.problem}",
+            url=exc.url,
+            problem=exc.problem,
+        ) from None
+
+
+def _pem(value: str) -> str:
+    text = value.strip()
+    if text.startswith("-----BEGIN"):
+        return text
+    try:
+        decoded = base64.b64decode("".join(text.split()), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return text
+    return decoded.strip() if decoded.strip().startswith("-----BEGIN") else text
+
+
+def trust(ctx: CheckContext) -> Trust:
+    """The connector's own CA when it names one (as its kubeconfig would use it, alone), else
+    the delegate's extra bundle with the system store, else the system store."""
+    ca_ref = next((r for r in ctx.connector.secret_refs if r.field_path.endswith(CA_FIELD)), None)
+    if ca_ref is not None:
+        try:
+            secret = ctx.secrets.resolve(ca_ref.reference, ctx.connector.scope)
+        except (SecretNotFound, ValueError):
+            pass  # the secrets check names this; verify with the delegate's trust instead
+        else:
+            return Trust(f"connector caCertRef {ca_ref.raw}", cadata=_pem(secret.reveal()))
+    if ctx.delegate.ca_bundle:
+        return Trust(f"delegate CA bundle {ctx.delegate.ca_bundle}", cafile=ctx.delegate.ca_bundle)
+    return Trust("system trust store")
+
+
+def connection(ctx: CheckContext, endpoint: Endpoint) -> ConnectionProbe:
+    return ctx.prober.connection(endpoint, trust(ctx)).result()
+
+
+def prefetch(ctx: CheckContext) -> None:
+    """Start this connector's probes (the engine does this for every connector at once)."""
+    for endpoint in endpoints(ctx):
+        ctx.prober.connection(endpoint, trust(ctx))
