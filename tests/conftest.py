@@ -19,6 +19,8 @@ from pytest_connectors.model import BrokenDocument, Connector
 from pytest_connectors.schema import build_connector
 from pytest_connectors.yamlload import load_documents
 
+pytest_plugins = ["pytest_connectors.sandbox.fixtures", "network_guard"]
+
 # A line of ``-rA`` output: "PASSED connectors/a.yaml::ref[check]" (failures add " - why").
 _SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS) (\S+::\S+)")
 # Traceback markers that must never appear when our own code handles bad input.

@@ -174,10 +174,10 @@ class RunRecords:
         return self.of_kind("pipeline")
 
     def warnings(self) -> list[tuple[SubjectRecord, dict[str, Any]]]:
+        """Each check with at least one warning, once."""
         return [
             (record, check)
             for record in self.of_kind("connector", "document", "pipeline")
             for check in record.checks
-            for finding in check.get("findings", [])
-            if finding["severity"] == "warning"
+            if any(f["severity"] == "warning" for f in check.get("findings", []))
         ]

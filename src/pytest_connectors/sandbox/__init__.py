@@ -1,0 +1,40 @@
+"""Real network peers on loopback for testing connector checks (and for demos).
+
+``Sandbox`` bundles a DNS server, a CA and TLS/HTTP/TCP servers and tinyproxy proxies, all on
+127.0.0.0/8 or ::1 only. The pytest fixtures live in ``pytest_connectors.sandbox.fixtures``
+(enable with ``-p pytest_connectors.sandbox.fixtures``); ``python -m pytest_connectors.sandbox``
+runs one of each server until interrupted. Needs the ``sandbox`` extra (trustme, dnslib).
+"""
+
+from __future__ import annotations
+
+from .certs import VARIANTS, Variant
+from .core import Sandbox
+from .dnsserver import FAILURES, DnsServer, Failure, LookupFailed
+from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .netutil import SandboxUnavailable, is_loopback
+from .proxy import Proxy
+from .relay import Tunnel
+from .tcp import Blackhole, Endpoint, Refusing, Silent
+
+__all__ = [
+    "FAILURES",
+    "VARIANTS",
+    "Blackhole",
+    "DnsServer",
+    "Endpoint",
+    "Failure",
+    "Handler",
+    "HttpServer",
+    "LookupFailed",
+    "Proxy",
+    "Refusing",
+    "Sandbox",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SandboxUnavailable",
+    "Silent",
+    "Tunnel",
+    "Variant",
+    "is_loopback",
+]

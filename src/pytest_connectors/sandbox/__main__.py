@@ -1,0 +1,64 @@
+"""``python -m pytest_connectors.sandbox [--seconds N]``: run one server of each kind.
+
+Prints a JSON description (DNS address and port, CA file, every server's name, URL and
+variant) and runs until Ctrl-C, or for N seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import threading
+from typing import Any
+
+from .certs import VARIANTS
+from .core import Sandbox
+from .netutil import SandboxUnavailable
+
+
+def describe(sandbox: Sandbox, proxy_url: str | None) -> dict[str, Any]:
+    servers = [
+        {
+            "name": server.name,
+            "url": server.url,
+            "variant": getattr(server, "variant", None) or getattr(server, "kind", None),
+        }
+        for server in sandbox.servers
+    ]
+    return {
+        "dns": {"address": sandbox.dns.address, "port": sandbox.dns.port},
+        "ca_file": str(sandbox.ca_file),
+        "proxy": proxy_url,
+        "servers": servers,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_connectors.sandbox")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
+    args = parser.parse_args(argv)
+    with Sandbox() as sandbox:
+        for variant in VARIANTS:
+            sandbox.https(f"{variant}.sandbox.test", variant)
+        sandbox.http("plain.sandbox.test")
+        sandbox.refusing("refusing.sandbox.test")
+        sandbox.blackhole("blackhole.sandbox.test")
+        sandbox.silent("silent.sandbox.test")
+        sandbox.dns.fail("nxdomain.sandbox.test", "NXDOMAIN")
+        sandbox.dns.fail("servfail.sandbox.test", "SERVFAIL")
+        sandbox.dns.fail("timeout.sandbox.test", "TIMEOUT")
+        try:
+            proxy_url: str | None = sandbox.proxy().url
+        except SandboxUnavailable as exc:
+            proxy_url = None
+            print(f"no proxy: {exc}", file=sys.stderr)
+        print(json.dumps(describe(sandbox, proxy_url), indent=2), flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait(args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
