@@ -47,6 +47,10 @@ def _marker(name: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, name)  # type: ignore[no-any-return]
 
 
+#: Items an xdist worker probes ahead of the one it runs (its blocks are about this long).
+PREFETCH_WINDOW = 200
+
+
 class CheckFailed(Exception):
     """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`."""
 
@@ -98,6 +102,22 @@ class ConnectorItem(pytest.Function):
             item.add_marker(marker)
         return item
 
+    def _prefetch(self, engine: CheckEngine, connector: Connector) -> None:
+        """Probe ahead, concurrently. A single process will run every item, so it probes every
+        connector at once; an xdist worker gets blocks of consecutive items, so it probes the
+        connectors of the items that follow this one (the rest are another worker's)."""
+        if engine.prefetched(connector):
+            return
+        items = self.session.items
+        if hasattr(self.config, "workerinput"):
+            start = items.index(self)
+            items = items[start : start + PREFETCH_WINDOW]
+        engine.prefetch(
+            item.subject
+            for item in items
+            if isinstance(item, ConnectorItem) and isinstance(item.subject, Connector)
+        )
+
     def reportinfo(self) -> tuple[Path, int, str]:
         # The domain is also the failure headline. It must not be a suffix of the node id:
         # pytest -v would then rewrite the dots of "account.x" as "::" (meant for Class.method).
@@ -125,11 +145,7 @@ class ConnectorItem(pytest.Function):
         info = self.info
         delegate = {"name": engine.delegate.name, "tags": list(engine.delegate.tags)}
         if isinstance(self.subject, Connector) and engine.registry[self.check_name].network:
-            engine.prefetch(
-                item.subject
-                for item in self.session.items
-                if isinstance(item, ConnectorItem) and isinstance(item.subject, Connector)
-            )
+            self._prefetch(engine, self.subject)
         try:
             result = self.result(engine)
         except Exception as exc:

@@ -34,7 +34,7 @@ class CheckEngine:
     has_proxy: bool = False
     _results: dict[tuple[str, int, str], CheckResult | BaseException] = field(default_factory=dict)
     _prober: Prober | None = None
-    _prefetched: bool = False
+    _prefetched: set[tuple[str, int]] = field(default_factory=set)
 
     @property
     def collect_context(self) -> CollectContext:
@@ -46,18 +46,23 @@ class CheckEngine:
             self._prober = Prober(self.delegate, self.settings.defaults.timeout)
         return self._prober
 
+    def prefetched(self, connector: Connector) -> bool:
+        return (connector.file, connector.line) in self._prefetched
+
     def prefetch(self, connectors: Iterable[Connector]) -> None:
-        """Start the network probes of every connector this process will check, once.
+        """Start the network probes of these connectors (each once per process).
 
         Connectors whose static checks block their network checks are not probed at all.
         """
-        if self._prefetched or "dns" not in self.registry:
+        if "dns" not in self.registry:
             return
-        self._prefetched = True
         dns = self.registry["dns"]
         collect = self.collect_context
-        unique = {(c.file, c.line): c for c in connectors}
-        for connector in unique.values():
+        for connector in connectors:
+            key = (connector.file, connector.line)
+            if key in self._prefetched:
+                continue
+            self._prefetched.add(key)
             if not dns.applies_to(connector, collect) or self._blocked(connector, "dns"):
                 continue
             try:
