@@ -8,7 +8,8 @@ entry with this delegate's name, then the environment variables a Harness delega
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .secrets import Secret, SecretChain, SecretNotFound
@@ -156,12 +157,13 @@ def build_delegate_context(
         resolvers = tuple(Resolver.parse(r) for r in entry.resolvers)
     else:
         resolvers = ()
+    ca_bundle = options.ca_bundle or (entry.ca_bundle if entry else None)
     return DelegateContext(
         name=name,
         tags=tags,
         proxy=proxy,
         resolvers=resolvers,
-        ca_bundle=options.ca_bundle or (entry.ca_bundle if entry else None),
+        ca_bundle=ca_bundle,
         region=entry.region if entry else None,
         connected=entry.connected if entry else None,
         healthy=entry.healthy if entry else None,
@@ -224,3 +226,11 @@ def proxy_configured(
     return any(
         d.proxy is not None for d in settings.delegates if name and d.name.lower() == name.lower()
     )
+
+
+def without_missing_ca_bundle(delegate: DelegateContext) -> DelegateContext:
+    """An inventory ``caBundle`` that does not exist is reported, and the system store used."""
+    if delegate.ca_bundle is None or Path(delegate.ca_bundle).is_file():
+        return delegate
+    problem = f"CA bundle {delegate.ca_bundle} does not exist: the system trust store is used"
+    return replace(delegate, ca_bundle=None, problems=(*delegate.problems, problem))

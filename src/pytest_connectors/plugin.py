@@ -20,7 +20,12 @@ from . import hookspecs
 from .checks import builtin as builtin_checks
 from .checks.context import CollectContext, RunOptions
 from .checks.engine import CheckEngine
-from .delegate import DelegateContext, build_delegate_context, proxy_configured
+from .delegate import (
+    DelegateContext,
+    build_delegate_context,
+    proxy_configured,
+    without_missing_ca_bundle,
+)
 from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory
 from .items import ConnectorFile, ConnectorItem, build_registry
 from .masking import MASKER
@@ -62,6 +67,9 @@ def pytest_configure(config: pytest.Config) -> None:
     options = read_options(config)
     config.stash[OPTIONS_KEY] = options
     config.stash[SECRETS_FILE_KEY] = _load_secrets_file(options.secrets_file)
+    ca_bundle = options.delegate.ca_bundle
+    if ca_bundle and not Path(config.invocation_params.dir, ca_bundle).is_file():
+        raise pytest.UsageError(f"--connectors-ca-bundle: {ca_bundle} does not exist")
     config.stash[CONFIG_DOCS_KEY] = _load_config_file(options.config_file)
     config.stash[INVENTORY_KEY] = Inventory()
     if options.enabled:
@@ -307,12 +315,13 @@ def connectors_delegate(
     pytestconfig: pytest.Config, connectors_secrets: SecretChain
 ) -> DelegateContext:
     """The delegate this run acts as (CLI > inventory > DELEGATE_* / PROXY_* environment)."""
-    return build_delegate_context(
+    delegate = build_delegate_context(
         pytestconfig.stash[OPTIONS_KEY].delegate,
         pytestconfig.stash[INVENTORY_KEY].settings,
         os.environ,
         connectors_secrets,
     )
+    return without_missing_ca_bundle(delegate)
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,8 @@ def check_proxy(ctx: CheckContext) -> None:
             "proxy-down": f"the proxy {proxy.url} itself cannot be reached ({result.detail})",
             "auth-required": f"the proxy {proxy.url} wants credentials (407)",
             "denied": f"the proxy {proxy.url} refuses CONNECT to {endpoint.address} (403)",
+            "timeout": f"the proxy {proxy.url} did not answer CONNECT to {endpoint.address}"
+            f" within {ctx.prober.timeout:g} s",
             "upstream-failed": f"the proxy {proxy.url} cannot reach {endpoint.address}"
             f" ({result.detail})",
         }.get(result.error, f"the proxy {proxy.url} answered '{result.detail}'")

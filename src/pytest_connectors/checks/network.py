@@ -54,7 +54,10 @@ def trust(ctx: CheckContext) -> Trust:
         except (SecretNotFound, ValueError):
             pass  # the secrets check names this; verify with the delegate's trust instead
         else:
-            return Trust(f"connector caCertRef {ca_ref.raw}", cadata=_pem(secret.reveal()))
+            candidate = Trust(f"connector caCertRef {ca_ref.raw}", cadata=_pem(secret.reveal()))
+            if candidate.usable:
+                return candidate
+            # Not a certificate: the secrets check names it and blocks tls; connect anyway.
     if ctx.delegate.ca_bundle:
         return Trust(f"delegate CA bundle {ctx.delegate.ca_bundle}", cafile=ctx.delegate.ca_bundle)
     return Trust("system trust store")

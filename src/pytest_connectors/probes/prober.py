@@ -4,8 +4,8 @@ Items run one after another, but their network work need not: when the first net
 a process starts, every connector this process will check is probed in a thread pool, so a run
 over many connectors costs about the slowest connector's chain, not the sum. DNS answers are
 cached per host for the run and pinned: the connection probe connects to exactly those
-addresses. Connection probes are cached per endpoint and trust, so connectors that share a host
-share its probe.
+addresses. Connection probes are cached per endpoint (scheme, host, port, path) and trust, so
+connectors that name the same URL share its probe.
 """
 
 from __future__ import annotations

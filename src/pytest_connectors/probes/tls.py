@@ -29,6 +29,15 @@ class Trust:
     cadata: str | None = None
     cafile: str | None = None
 
+    @property
+    def usable(self) -> bool:
+        """Whether the CA material loads (a secret may hold anything)."""
+        try:
+            self.context()
+        except (ssl.SSLError, OSError, ValueError):
+            return False
+        return True
+
     def context(self) -> ssl.SSLContext:
         if self.cadata is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
