@@ -2,9 +2,14 @@
 
 N Vault connectors (N = 50, 200, 1000 by default) point at HTTPS servers of the sandbox, each
 with 50 ms injected before the first byte and 50 ms on every DNS answer. For each N it prints
-the wall time of the run serially and with ``-n 2``, and the ideal bound: the same run with
-``--connectors-offline`` (what no network check can avoid) plus the slowest connector's chain
-(DNS + connect + TLS + first byte, from the JSON report). Target: 200 connectors within 2x.
+the wall time of the run serially and with ``-n 2``, and two references:
+
+* bound: the same run with ``--connectors-offline`` (what no network check can avoid) plus the
+  slowest connector's chain (DNS + connect + TLS + first byte, from the JSON report);
+* no-latency: the same serial run with nothing injected. serial / no-latency near 1 means the
+  injected round trips overlap (probes are concurrent) instead of adding up (N x 100 ms).
+
+Target: 200 connectors within 2x of the bound.
 
 Usage: ``python bench/network.py [N ...]``. Loopback only.
 """
@@ -18,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pytest_connectors.sandbox import Sandbox
 
@@ -83,13 +89,27 @@ def slowest_chain(report: dict[str, object]) -> float:
     return slowest
 
 
+def set_latency(sandbox: Sandbox, servers: list[Any], seconds: float) -> None:
+    for server in servers:
+        server.latency = seconds
+        sandbox.dns.delay(server.name, seconds)
+
+
 def main(sizes: list[int]) -> None:
-    header = ("N", "serial s", "-n 2 s", "bound s", "serial/bound", "n2/bound")
-    print("{:>5} {:>9} {:>8} {:>8} {:>13} {:>9}".format(*header))
+    header = (
+        "N",
+        "serial s",
+        "-n 2 s",
+        "bound s",
+        "no-lat s",
+        "serial/bound",
+        "n2/bound",
+        "ser/no-lat",
+    )
+    print("{:>5} {:>9} {:>8} {:>8} {:>9} {:>13} {:>9} {:>11}".format(*header))
     with Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
         servers = [sandbox.https(f"vault{i}.sandbox.test", latency=LATENCY) for i in range(SERVERS)]
-        for server in servers:
-            sandbox.dns.delay(server.name, LATENCY)
+        set_latency(sandbox, servers, LATENCY)
         for size in sizes:
             folder = Path(tmp, f"n{size}", "connectors")
             folder.mkdir(parents=True)
@@ -99,11 +119,14 @@ def main(sizes: list[int]) -> None:
             parallel, _ = run(folder, sandbox, "-n", "2")
             static, _ = run(folder, sandbox, "--connectors-offline")
             bound = static + slowest_chain(report)
+            set_latency(sandbox, servers, 0.0)
+            quiet, _ = run(folder, sandbox)
+            set_latency(sandbox, servers, LATENCY)
             failed = report["summary"]["failed"]  # type: ignore[index]
             note = f"  ({failed} connectors failed!)" if failed else ""
             print(
-                f"{size:>5} {serial:9.2f} {parallel:8.2f} {bound:8.2f}"
-                f" {serial / bound:13.2f} {parallel / bound:9.2f}{note}"
+                f"{size:>5} {serial:9.2f} {parallel:8.2f} {bound:8.2f} {quiet:9.2f}"
+                f" {serial / bound:13.2f} {parallel / bound:9.2f} {serial / quiet:11.2f}{note}"
             )
     print("bound = the same run with --connectors-offline + the slowest connector's network chain")
 

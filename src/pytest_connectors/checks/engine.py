@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..delegate import DelegateContext
+from ..endpoints import Endpoint
 from ..inventory import Inventory
 from ..model import Connector
 from ..probes.prober import Prober
+from ..probes.tls import Trust
 from ..results import CheckResult, Failure, Outcome, Skip
 from ..secrets import SecretChain
 from ..settings import Settings
@@ -58,6 +60,7 @@ class CheckEngine:
             return
         dns = self.registry["dns"]
         collect = self.collect_context
+        wanted: list[tuple[Endpoint, Trust]] = []
         for connector in connectors:
             key = (connector.file, connector.line)
             if key in self._prefetched:
@@ -66,9 +69,13 @@ class CheckEngine:
             if not dns.applies_to(connector, collect) or self._blocked(connector, "dns"):
                 continue
             try:
-                network.prefetch(self._context(connector))
+                wanted.extend(network.probes_of(self._context(connector)))
             except Failure:
                 continue  # the endpoint is unusable: the dns check will say so
+        # Submit in one burst, after the main thread's own work: submitting while probes run
+        # makes this thread queue for the GIL behind every busy probe thread.
+        for endpoint, trust in wanted:
+            self.prober.connection(endpoint, trust)
 
     def close(self) -> None:
         if self._prober is not None:

@@ -4,6 +4,7 @@ whether this host (the delegate) is short of CPU or memory while it runs."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ def _memory_available_share() -> float | None:
     return available / total if total and available is not None else None
 
 
+@functools.lru_cache(maxsize=1)
 def host_pressure() -> dict[str, Any]:
+    """This host's load and free memory, read once per process (a fact about the run)."""
     facts: dict[str, Any] = {}
     with contextlib.suppress(OSError):  # no load average on this platform
         facts["load_per_core"] = round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
@@ -80,7 +83,7 @@ def check_latency(ctx: CheckContext) -> None:
                 budget_s=budget,
                 **evidence,
             )
-    pressure = host_pressure()
+    pressure = dict(host_pressure())
     ctx.note(delegate_host=pressure)
     load = pressure.get("load_per_core", 0.0)
     memory = pressure.get("available_memory_pct", 100.0)

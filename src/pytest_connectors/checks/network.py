@@ -67,7 +67,7 @@ def connection(ctx: CheckContext, endpoint: Endpoint) -> ConnectionProbe:
     return ctx.prober.connection(endpoint, trust(ctx)).result()
 
 
-def prefetch(ctx: CheckContext) -> None:
-    """Start this connector's probes (the engine does this for every connector at once)."""
-    for endpoint in endpoints(ctx):
-        ctx.prober.connection(endpoint, trust(ctx))
+def probes_of(ctx: CheckContext) -> list[tuple[Endpoint, Trust]]:
+    """The connection probes this connector's network checks will read."""
+    connector_trust = trust(ctx)
+    return [(endpoint, connector_trust) for endpoint in endpoints(ctx)]
