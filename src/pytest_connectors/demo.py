@@ -93,21 +93,42 @@ def write_network_connectors(sandbox: Sandbox, folder: Path) -> None:
     )
 
 
+def write_proxy_connectors(sandbox: Sandbox, folder: Path) -> str:
+    """Two connectors behind the delegate's proxy (the others are exempt by NO_PROXY): one the
+    proxy lets through, one it refuses. Returns the proxy URL."""
+    allowed = sandbox.https("api.partner.test")
+    denied = sandbox.https("blocked.partner.test")
+    proxy = sandbox.proxy(deny=[r"^blocked\.partner\.test$"])
+    documents = [
+        _DOCKER.format(title="partner registry", identifier="partner_registry", url=allowed.url),
+        _DOCKER.format(title="blocked registry", identifier="blocked_registry", url=denied.url),
+    ]
+    (folder / "proxy.yaml").write_text("---\n".join(documents))
+    return proxy.url
+
+
 def main(argv: list[str]) -> int:
     with Sandbox() as sandbox:
         folder = Path(tempfile.mkdtemp(prefix="connectors-demo-"))
         try:
             write_network_connectors(sandbox, folder / "connectors")
+            proxy_args: list[str] = []
+            if shutil.which("tinyproxy"):
+                proxy_url = write_proxy_connectors(sandbox, folder / "connectors")
+                proxy_args = [f"--connectors-proxy={proxy_url}"]
+            else:
+                print("(tinyproxy is not installed: the proxy part of the demo is left out)")
             args = [
                 sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder),
                 f"--connectors={folder / 'connectors'}",
                 f"--connectors-dns={sandbox.dns.address}:{sandbox.dns.port}",
                 f"--connectors-ca-bundle={sandbox.ca_file}",
-                "--delegate=demo-delegate", *argv,
+                "--delegate=demo-delegate", *proxy_args, *argv,
             ]  # fmt: skip
             env = {
                 **os.environ,
                 "CONNECTOR_SECRET_ACCOUNT_vault_token": "demo-vault-token-not-real",
+                "NO_PROXY": ".demo.test",  # only *.partner.test goes through the proxy
             }
             return subprocess.run(args, env=env, cwd=folder, check=False).returncode
         finally:

@@ -170,6 +170,7 @@ def endpoints_for(
         found = _gcp(provider.get("gcp", {}))
     elif isinstance(spec, AzureSpec):
         found = _azure(spec, provider.get("azure", {}))
+    # One endpoint per scheme, host and port: reachability and TLS are facts of the host.
     unique: dict[tuple[str, str, int], Endpoint] = {}
     for endpoint in found:
         unique.setdefault((endpoint.scheme, endpoint.host, endpoint.port), endpoint)

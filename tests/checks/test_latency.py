@@ -68,3 +68,35 @@ def test_silent_tls_server_is_handshake_timeout(sb, run_connectors):
     assert "handshake" in run.check("silent_tls", "tls")["message"]
     run.assert_passed("silent_tls", "tcp")
     run.assert_blocked("silent_tls", "tls", "connection-timeout", ["latency"])
+
+
+def test_busy_host_is_delegate_resource_constraints(sb, run_connectors, monkeypatch):
+    # The host's load is a fact of the machine, not of a peer: fake what /proc reports.
+    import pytest_connectors.checks.latency as latency
+
+    busy = {"load_per_core": 3.5, "available_memory_pct": 6.0}
+    monkeypatch.setattr(latency, "host_pressure", lambda: dict(busy))
+    server = sb.https("busy.sandbox.test")
+
+    run = run_connectors(vault("busy", server.url), settings=settings_doc(latencyBudget=5))
+
+    check = run.check("busy", "latency")
+    assert check["outcome"] == "warning"
+    modes = [f["failure_mode"] for f in check["findings"]]
+    assert modes == ["delegate-resource-constraints"]
+    assert check["evidence"]["load_per_core"] == 3.5
+    assert check["evidence"]["available_memory_pct"] == 6.0
+    assert "load 3.5 per core, 6.0% memory available" in check["message"]
+
+
+def test_idle_host_has_no_resource_warning(sb, run_connectors, monkeypatch):
+    import pytest_connectors.checks.latency as latency
+
+    monkeypatch.setattr(
+        latency, "host_pressure", lambda: {"load_per_core": 0.2, "available_memory_pct": 80.0}
+    )
+    server = sb.https("idle.sandbox.test")
+
+    run = run_connectors(vault("idle", server.url), settings=settings_doc(latencyBudget=5))
+
+    assert run.check("idle", "latency")["outcome"] == "passed"
