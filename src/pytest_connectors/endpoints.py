@@ -104,6 +104,14 @@ def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | N
     return None
 
 
+def api_endpoint(connector: Connector) -> Endpoint | None:
+    """The REST API base of a Git provider connector (GitHub, GitLab, Bitbucket)."""
+    spec = connector.spec
+    if not isinstance(spec, ScmSpec) or not spec.url or is_expression(spec.url):
+        return None
+    return _api_base(spec, connector.type, parse_url(spec.url, "git"))
+
+
 def _scm(connector: Connector, spec: ScmSpec) -> list[Endpoint]:
     if not spec.url:
         return []

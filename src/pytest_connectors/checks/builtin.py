@@ -10,6 +10,7 @@ from .definition import DEFINITION
 from .delegate import DELEGATE
 from .expressions import EXPRESSIONS
 from .latency import LATENCY
+from .provider import AUTH, PERMISSIONS, RATE_LIMIT
 from .references import REFERENCES
 from .secrets import SECRETS
 from .tls import TLS
@@ -28,5 +29,8 @@ def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
         TCP,
         TLS,
         LATENCY,
+        AUTH,
+        PERMISSIONS,
+        RATE_LIMIT,
     ):
         registry.register(check)
