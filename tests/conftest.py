@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpcore  # noqa: F401  (see below)
 import pytest
 
 from pytest_connectors.model import BrokenDocument, Connector
@@ -20,6 +21,9 @@ from pytest_connectors.schema import build_connector
 from pytest_connectors.yamlload import load_documents
 
 pytest_plugins = ["pytest_connectors.sandbox.fixtures", "network_guard"]
+# httpx imports httpcore lazily. If that first happened inside an in-process pytester run, the
+# run's sys.modules snapshot would drop httpcore afterwards, and httpx's exception mapping
+# would keep classes no later httpcore error matches. Importing it here keeps one copy.
 
 # A line of ``-rA`` output: "PASSED connectors/a.yaml::ref[check]" (failures add " - why").
 _SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS) (\S+::\S+)")

@@ -88,7 +88,9 @@ def parse_url(url: str, role: str) -> Endpoint:
 
 def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | None:
     if connector_type == "Gitlab" and spec.api_url and not is_expression(spec.api_url):
-        return parse_url(spec.api_url, "api")
+        base = parse_url(spec.api_url, "api")  # the GitLab instance; /api/v4 is added per call
+        path = base.path.rstrip("/").removesuffix("/api/v4") or "/"
+        return Endpoint("api", base.scheme, base.host, base.port, path)
     host = git.host
     port = git.port if git.scheme == "https" else 443
     if connector_type == "Github":
@@ -96,7 +98,7 @@ def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | N
             return Endpoint("api", "https", "api.github.com", 443, "/")
         return Endpoint("api", "https", host, port, "/api/v3")
     if connector_type == "Gitlab":
-        return Endpoint("api", "https", host, port, "/api/v4")
+        return Endpoint("api", "https", host, port, "/")
     if connector_type == "Bitbucket":
         if host == "bitbucket.org":
             return Endpoint("api", "https", "api.bitbucket.org", 443, "/2.0")

@@ -8,16 +8,14 @@ API base: ``https://api.github.com`` for github.com, ``https://<host>[:port]/api
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 from ..endpoints import Endpoint, api_endpoint
 from ..model import Connector, ScmSpec, SecretRef
-from ..probes.http import HttpResult, request
+from ..probes.http import HttpResult
 from ..results import Failure, Skip
-from ..secrets import Secret, SecretNotFound
+from ..secrets import Secret
+from .api import call, epoch_to_iso, judge_headroom, secret_of
 from .context import CheckContext, CollectContext
-from .network import applies_to_network, trust
+from .network import applies_to_network
 
 DEFAULT_SCOPES = ("repo", "admin:repo_hook", "user")
 #: A classic scope grants the scopes listed under it (GitHub's scope hierarchy).
@@ -54,18 +52,16 @@ def _applies(connector: Connector, collect: CollectContext) -> bool:
 
 
 def _token(ctx: CheckContext) -> tuple[SecretRef, Secret]:
-    ref = _token_ref(ctx.connector)
-    if ref is None:
-        spec = ctx.connector.spec
-        kinds = [
-            c.kind for c in (getattr(spec, "api_access", None), getattr(spec, "auth", None)) if c
-        ]
-        raise Skip(f"no token credential to check ({', '.join(kinds) or 'none'}): GitHub App,"
-                   " anonymous and SSH access are not checked yet")  # fmt: skip
-    try:
-        return ref, ctx.secrets.resolve(ref.reference, ctx.connector.scope)
-    except (SecretNotFound, ValueError):
-        raise Skip(f"the token {ref.raw} could not be resolved (see the secrets check)") from None
+    spec = ctx.connector.spec
+    assert isinstance(spec, ScmSpec)
+    for credential in (spec.api_access, spec.auth):
+        if credential is not None and _TOKEN_FIELD in credential.refs:
+            return secret_of(ctx, credential, _TOKEN_FIELD)
+    kinds = [c.kind for c in (spec.api_access, spec.auth) if c is not None]
+    raise Skip(
+        f"no token credential to check ({', '.join(kinds) or 'none'}): GitHub App, anonymous"
+        " and SSH access are not checked yet"
+    )
 
 
 def _api(ctx: CheckContext) -> Endpoint:
@@ -82,47 +78,33 @@ def _call(ctx: CheckContext, path: str) -> HttpResult:
         "Accept": "application/vnd.github+json",
         "User-Agent": "pytest-connectors",
     }
-    result = request(ctx.prober, _api(ctx), path, trust(ctx), headers=headers)
-    _raise_for_transport(result, ctx)
-    return result
+    return call(ctx, _api(ctx), path, headers)
 
 
-def _raise_for_transport(result: HttpResult, ctx: CheckContext) -> None:
-    if result.error is not None:
-        if "Timeout" in result.error:
-            raise Failure(
-                "connection-timeout", f"{result.url}: no answer within {ctx.prober.timeout:g} s",
-                host=_api(ctx).host, reason=result.error, timeout_s=ctx.prober.timeout,
-            )  # fmt: skip
-        raise Failure(
-            "incorrect-endpoint", f"{result.url}: {result.error}", url=result.url,
-            problem=result.error,
-        )  # fmt: skip
-    if result.status is not None and 300 <= result.status < 400:
-        location = result.headers.get("location", "?")
-        raise Failure(
-            "incorrect-endpoint",
-            f"{result.url} redirects to {location}; the token is not sent after a redirect,"
-            " so the connector must name the API's real URL",
-            url=result.url,
-            problem=f"redirect {result.status} to {location}",
-        )
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _raise_rate_limited(result: HttpResult) -> None:
+    raise Failure(
+        "rate-limited",
+        f"GitHub refused the call with {result.status}: {result.message}",
+        remaining=_int(result.headers.get("x-ratelimit-remaining")),
+        limit=_int(result.headers.get("x-ratelimit-limit")),
+        reset_at=epoch_to_iso(result.headers.get("x-ratelimit-reset")),
+        retry_after=result.headers.get("retry-after"),
+    )
 
 
 def _rate_limited(result: HttpResult) -> bool:
     if result.status == 429:
         return True
     text = result.message.lower()
-    return result.status == 403 and ("rate limit" in text or result.headers.get(
-        "x-ratelimit-remaining") == "0")  # fmt: skip
-
-
-def _reset_at(headers: Any, value: Any = None) -> str | None:
-    raw = value if value is not None else headers.get("x-ratelimit-reset")
-    try:
-        return datetime.fromtimestamp(int(raw), timezone.utc).isoformat()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
+    remaining = result.headers.get("x-ratelimit-remaining")
+    return result.status == 403 and ("rate limit" in text or remaining == "0")
 
 
 def check_auth(ctx: CheckContext) -> None:
@@ -139,14 +121,7 @@ def check_auth(ctx: CheckContext) -> None:
         )
         return
     if _rate_limited(result):
-        raise Failure(
-            "rate-limited",
-            f"GitHub refused the call with {result.status}: {result.message}",
-            remaining=result.headers.get("x-ratelimit-remaining"),
-            limit=result.headers.get("x-ratelimit-limit"),
-            reset_at=_reset_at(result.headers),
-            retry_after=result.headers.get("retry-after"),
-        )
+        _raise_rate_limited(result)
     if result.status == 401:
         raise Failure(
             "invalid-credentials",
@@ -174,7 +149,8 @@ def _missing_scopes(granted: list[str], required: list[str]) -> list[str]:
     return [scope for scope in required if scope not in have]
 
 
-def _repository(connector: Connector) -> str | None:
+def repository_path(connector: Connector) -> str | None:
+    """``owner/repo`` (GitLab: ``group/sub/project``) the connector clones or validates with."""
     spec = connector.spec
     assert isinstance(spec, ScmSpec) and spec.url
     path = (
@@ -184,9 +160,9 @@ def _repository(connector: Connector) -> str | None:
         path = path.split(":", 1)[1]
     parts = [p for p in path.removesuffix(".git").split("/") if p]
     if spec.connection_type == "Repo" and len(parts) >= 2:
-        return f"{parts[-2]}/{parts[-1]}"
+        return "/".join(parts)
     if parts and spec.validation_repo:
-        return f"{parts[0]}/{spec.validation_repo.removesuffix('.git')}"
+        return "/".join([*parts, spec.validation_repo.removesuffix(".git")])
     return None
 
 
@@ -209,13 +185,15 @@ def check_permissions(ctx: CheckContext) -> None:
                 granted=", ".join(scopes) or "none",
                 reference=_token_ref(ctx.connector).raw,  # type: ignore[union-attr]
             )
-    repository = _repository(ctx.connector)
+    repository = repository_path(ctx.connector)
     if repository is None:
         return
     result = _call(ctx, f"/repos/{repository}")
     ctx.note(repository=repository, repository_status=result.status)
     if result.status == 200:
         return
+    if _rate_limited(result):
+        _raise_rate_limited(result)
     sso = result.headers.get("x-github-sso") or (
         "saml" in result.message.lower() and result.message
     )
@@ -240,24 +218,15 @@ def check_rate_limit(ctx: CheckContext) -> None:
     if result.status != 200 or "remaining" not in core:
         if _rate_limited(result):
             raise Failure(
-                "rate-limited", f"GitHub refused /rate_limit: {result.message}",
-                retry_after=result.headers.get("retry-after"), reset_at=_reset_at(result.headers),
-            )  # fmt: skip
+                "rate-limited",
+                f"GitHub refused /rate_limit: {result.message}",
+                retry_after=result.headers.get("retry-after"),
+                reset_at=epoch_to_iso(result.headers.get("x-ratelimit-reset")),
+            )
         raise Skip(f"/rate_limit answered {result.status}: no rate-limit information")
-    remaining, limit = int(core["remaining"]), int(core.get("limit") or 0)
-    reset_at = _reset_at({}, core.get("reset"))
-    evidence: dict[str, Any] = {"remaining": remaining, "limit": limit, "reset_at": reset_at}
-    ctx.note(**evidence)
-    headroom = ctx.settings.defaults.rateLimitHeadroom
-    if remaining <= 0:
-        ctx.fail("rate-limited", f"no API calls left ({remaining} of {limit}) until {reset_at}",
-                 **evidence)  # fmt: skip
-    elif limit and remaining < headroom * limit:
-        ctx.warn(
-            "rate-limit-low",
-            f"{remaining} of {limit} API calls left (under {headroom:.0%}) until {reset_at}",
-            **evidence,
-        )
+    judge_headroom(
+        ctx, int(core["remaining"]), int(core.get("limit") or 0), epoch_to_iso(core.get("reset"))
+    )
 
 
 #: What this module contributes to the provider checks (see checks/provider.py).

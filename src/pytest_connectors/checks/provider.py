@@ -12,10 +12,15 @@ from types import ModuleType
 
 from ..model import Connector
 from ..results import Phase
-from . import Check, github
+from . import Check, git, github, gitlab, registry
 from .context import CheckContext, CollectContext
 
-PROVIDERS: dict[str, ModuleType] = {"Github": github}
+PROVIDERS: dict[str, ModuleType] = {
+    "Github": github,
+    "Gitlab": gitlab,
+    "Git": git,
+    "DockerRegistry": registry,
+}
 
 _CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
 

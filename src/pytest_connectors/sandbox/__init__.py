@@ -11,9 +11,13 @@ from __future__ import annotations
 from .certs import VARIANTS, Variant
 from .core import Sandbox
 from .dnsserver import FAILURES, DnsServer, Failure, LookupFailed
+from .githttp import FakeGitHttp
+from .github import FakeGitHub
+from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
 from .netutil import SandboxUnavailable, is_loopback
 from .proxy import Proxy
+from .registry import FakeRegistry
 from .relay import Tunnel
 from .tcp import Blackhole, Endpoint, Refusing, Silent
 
@@ -24,6 +28,10 @@ __all__ = [
     "DnsServer",
     "Endpoint",
     "Failure",
+    "FakeGitHttp",
+    "FakeGitHub",
+    "FakeGitLab",
+    "FakeRegistry",
     "Handler",
     "HttpServer",
     "LookupFailed",

@@ -17,9 +17,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from .certs import VARIANTS, Pki, Variant
 from .dnsserver import DnsServer
+from .githttp import FakeGitHttp
+from .github import FakeGitHub
+from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
 from .netutil import LOOPBACK, close_all, normalize_name
 from .proxy import Proxy
+from .registry import FakeRegistry
 from .tcp import Blackhole, Endpoint, Refusing, Silent
 
 AIA_PATH = "/intermediate.crt"
@@ -142,6 +146,18 @@ class Sandbox:
         )
         return self._register(server)
 
+    def github(
+        self,
+        name: str = "github.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeGitHub]:
+        """An HTTPS server answering as GitHub Enterprise's REST API (``/api/v3``); ``kwargs``
+        go to :class:`FakeGitHub` (``limit``, ``remaining``, ``reset_in``, ...)."""
+        fake = FakeGitHub(**kwargs)
+        return self.https(name, variant=variant, latency=latency, handler=fake), fake
+
     def http(self, name: str, latency: float = 0.0, handler: Handler | None = None) -> HttpServer:
         """A plain HTTP server (``url`` is ``http://<name>:<port>``)."""
         self._started()
@@ -238,3 +254,46 @@ class Sandbox:
                 self._aia = HttpServer("aia.sandbox.test", handler=serve, variant="aia")
                 self._started()[1].add(self._aia.name, LOOPBACK)
             return self._aia
+
+    # -- API fakes (GitLab, Docker registry, Git smart HTTP) --------------------------------
+
+    def gitlab(
+        self,
+        name: str = "gitlab.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeGitLab]:
+        """An HTTPS server answering as GitLab's REST API (``/api/v4``); ``kwargs`` go to
+        :class:`FakeGitLab` (``limit``, ``remaining``, ``reset_in``, ``rate_headers``)."""
+        fake = FakeGitLab(**kwargs)
+        return self.https(name, variant=variant, latency=latency, handler=fake), fake
+
+    def registry(
+        self,
+        name: str = "registry.sandbox.test",
+        token_server: bool = True,
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeRegistry]:
+        """An HTTPS Docker Registry V2 (``/v2/``) whose token server is ``/token`` on the same
+        server (``token_server=False``: Basic auth on ``/v2/``); ``kwargs`` go to
+        :class:`FakeRegistry` (``anonymous``, ``expires_in``, ``service``)."""
+        kwargs.setdefault("service", name)
+        fake = FakeRegistry(token_server=token_server, **kwargs)
+        server = self.https(name, variant=variant, latency=latency, handler=fake)
+        fake.realm = f"{server.url}/token"
+        return server, fake
+
+    def git_http(
+        self,
+        name: str = "git.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeGitHttp]:
+        """An HTTPS Git smart HTTP server (``/<repo>/info/refs?service=git-upload-pack``)
+        behind Basic auth; ``kwargs`` go to :class:`FakeGitHttp`."""
+        fake = FakeGitHttp(**kwargs)
+        return self.https(name, variant=variant, latency=latency, handler=fake), fake

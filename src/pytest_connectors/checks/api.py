@@ -1,0 +1,90 @@
+"""What the provider checks share: the credential's secret, one API call with the transport
+failures mapped to failure modes, and rate-limit arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from ..endpoints import Endpoint
+from ..model import Credential, SecretRef
+from ..probes.http import HttpResult, request
+from ..results import Failure, Skip
+from ..secrets import Secret, SecretNotFound
+from .context import CheckContext
+from .network import trust
+
+
+def secret_of(
+    ctx: CheckContext, credential: Credential | None, field: str
+) -> tuple[SecretRef, Secret]:
+    """The secret behind ``credential.refs[field]``; a missing one is the secrets check's."""
+    ref = credential.refs.get(field) if credential is not None else None
+    if ref is None:
+        kind = credential.kind if credential is not None else "none"
+        raise Skip(f"the {kind} credential has no {field}: nothing to check yet")
+    try:
+        return ref, ctx.secrets.resolve(ref.reference, ctx.connector.scope)
+    except (SecretNotFound, ValueError):
+        raise Skip(f"{ref.raw} could not be resolved (see the secrets check)") from None
+
+
+def call(
+    ctx: CheckContext,
+    base: Endpoint,
+    path: str,
+    headers: Mapping[str, str],
+    *,
+    query_url: str | None = None,
+) -> HttpResult:
+    """One request to the connector's own API; transport trouble and redirects fail here."""
+    result = request(ctx.prober, base, path, trust(ctx), headers=headers)
+    if result.error is not None:
+        if "Timeout" in result.error:
+            raise Failure(
+                "connection-timeout",
+                f"{result.url}: no answer within {ctx.prober.timeout:g} s",
+                host=base.host,
+                reason=result.error,
+                timeout_s=ctx.prober.timeout,
+            )
+        raise Failure(
+            "incorrect-endpoint", f"{result.url}: {result.error}", url=result.url,
+            problem=result.error,
+        )  # fmt: skip
+    if result.status is not None and 300 <= result.status < 400:
+        location = result.headers.get("location", "?")
+        raise Failure(
+            "incorrect-endpoint",
+            f"{result.url} redirects to {location}; credentials are never sent after a"
+            " redirect, so the connector must name the real URL",
+            url=result.url,
+            problem=f"redirect {result.status} to {location}",
+        )
+    return result
+
+
+def epoch_to_iso(raw: Any) -> str | None:
+    try:
+        return datetime.fromtimestamp(int(raw), timezone.utc).isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def judge_headroom(ctx: CheckContext, remaining: int, limit: int, reset_at: str | None) -> None:
+    """``rate-limited`` at zero, warning ``rate-limit-low`` under the configured share."""
+    evidence: dict[str, Any] = {"remaining": remaining, "limit": limit, "reset_at": reset_at}
+    ctx.note(**evidence)
+    headroom = ctx.settings.defaults.rateLimitHeadroom
+    if remaining <= 0:
+        ctx.fail(
+            "rate-limited", f"no API calls left ({remaining} of {limit}) until {reset_at}",
+            **evidence,
+        )  # fmt: skip
+    elif limit and remaining < headroom * limit:
+        ctx.warn(
+            "rate-limit-low",
+            f"{remaining} of {limit} API calls left (under {headroom:.0%}) until {reset_at}",
+            **evidence,
+        )

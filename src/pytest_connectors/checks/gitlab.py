@@ -1,0 +1,195 @@
+"""GitLab: ``auth`` (``/api/v4/user`` and the token's own record: expiry, revocation, scopes),
+``permissions`` (scopes and project access) and ``rate_limit`` (``RateLimit-*`` headers).
+
+API base: ``apiAccess.spec.apiUrl`` when given (the instance URL; ``/api/v4`` is added), else
+the host of the connector URL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from ..endpoints import Endpoint, api_endpoint
+from ..model import Connector, Credential, ScmSpec
+from ..probes.http import HttpResult
+from ..results import Failure, Skip
+from .api import call, epoch_to_iso, judge_headroom, secret_of
+from .context import CheckContext, CollectContext
+from .github import repository_path
+from .network import applies_to_network
+
+#: GitLab needs one of these for a connector that clones (Harness's documented minimum).
+DEFAULT_ANY_OF = ("api", "read_repository")
+
+
+def _credential(spec: ScmSpec) -> Credential | None:
+    for credential in (spec.api_access, spec.auth):
+        if credential is not None and "tokenRef" in credential.refs:
+            return credential
+    return None
+
+
+def applies(connector: Connector, collect: CollectContext) -> bool:
+    spec = connector.spec
+    return (
+        isinstance(spec, ScmSpec)
+        and applies_to_network(connector, collect)
+        and _credential(spec) is not None
+    )
+
+
+def _base(ctx: CheckContext) -> Endpoint:
+    base = api_endpoint(ctx.connector)
+    if base is None:
+        raise Skip("no GitLab API base can be derived from the connector")
+    return base
+
+
+def _call(ctx: CheckContext, path: str) -> HttpResult:
+    spec = ctx.connector.spec
+    assert isinstance(spec, ScmSpec)
+    credential = _credential(spec)
+    _, token = secret_of(ctx, credential, "tokenRef")
+    oauth = credential is not None and credential.kind == "OAuth"
+    headers = {"Authorization": f"Bearer {token.reveal()}"} if oauth else {}
+    if not oauth:
+        headers["PRIVATE-TOKEN"] = token.reveal()
+    return call(ctx, _base(ctx), "/api/v4" + path, headers)
+
+
+def _reference(ctx: CheckContext) -> str:
+    spec = ctx.connector.spec
+    credential = _credential(spec) if isinstance(spec, ScmSpec) else None
+    return credential.refs["tokenRef"].raw if credential else "?"
+
+
+def _expiry(ctx: CheckContext, expires_at: str) -> None:
+    try:
+        day = date.fromisoformat(expires_at[:10])
+    except ValueError:
+        return
+    moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    days_left = (moment - datetime.now(timezone.utc)).total_seconds() / 86400
+    evidence: dict[str, Any] = {
+        "reference": _reference(ctx),
+        "expires_at": expires_at,
+        "days_left": round(days_left, 1),
+    }
+    if days_left <= 0:
+        ctx.fail("credentials-expired", f"the GitLab token expired on {expires_at}", **evidence)
+    elif days_left <= ctx.settings.defaults.credentialExpiryWarningDays:
+        ctx.warn(
+            "credentials-expiring",
+            f"the GitLab token expires on {expires_at} ({days_left:.1f} days left)",
+            **evidence,
+        )
+
+
+def check_auth(ctx: CheckContext) -> None:
+    result = _call(ctx, "/user")
+    ctx.note(api=result.url, status=result.status)
+    if result.status == 429:
+        raise Failure(
+            "rate-limited", f"GitLab answered 429: {result.message}",
+            retry_after=result.headers.get("retry-after"),
+            reset_at=epoch_to_iso(result.headers.get("ratelimit-reset")),
+        )  # fmt: skip
+    description = str((result.json() or {}).get("error_description") or "")
+    if result.status == 401 and "expired" in description.lower():
+        raise Failure(
+            "credentials-expired",
+            f"GitLab says the token {_reference(ctx)} has expired: {description}",
+            reference=_reference(ctx),
+            provider_error=description,
+        )
+    if result.status in (401, 403):
+        raise Failure(
+            "invalid-credentials",
+            f"GitLab rejected the token {_reference(ctx)}: {result.status}"
+            f" {description or result.message}",
+            reference=_reference(ctx),
+            provider_error=description or result.message,
+        )
+    if result.status == 404:
+        raise Failure(
+            "incorrect-endpoint", f"{result.url} answers 404: there is no GitLab API there",
+            url=result.url, problem="no GitLab API at the API base",
+        )  # fmt: skip
+    if result.status != 200:
+        raise Failure(
+            "invalid-credentials", f"GitLab answered {result.status} {result.message}",
+            reference=_reference(ctx), provider_error=f"{result.status} {result.message}",
+        )  # fmt: skip
+    user = result.json() or {}
+    ctx.note(username=user.get("username"))
+    token = _call(ctx, "/personal_access_tokens/self")
+    if token.status != 200:
+        ctx.note(token_record=f"not readable ({token.status}): expiry and scopes unknown")
+        return
+    record = token.json() or {}
+    ctx.note(scopes=list(record.get("scopes") or []), expires_at=record.get("expires_at"))
+    if record.get("revoked") or record.get("active") is False:
+        raise Failure(
+            "invalid-credentials", f"the GitLab token {_reference(ctx)} is revoked or inactive",
+            reference=_reference(ctx), provider_error="revoked",
+        )  # fmt: skip
+    if record.get("expires_at"):
+        _expiry(ctx, str(record["expires_at"]))
+
+
+def check_permissions(ctx: CheckContext) -> None:
+    auth = ctx.result_of("auth").evidence
+    scopes = auth.get("scopes")
+    required = ctx.expectations.provider.get("gitlab", {}).get("requiredScopes")
+    if scopes is not None:
+        have = set(scopes)
+        if required:
+            missing = [s for s in required if s not in have]
+        else:
+            missing = [] if have & set(DEFAULT_ANY_OF) else [" or ".join(DEFAULT_ANY_OF)]
+        if missing:
+            ctx.fail(
+                "insufficient-permissions",
+                f"the GitLab token lacks {', '.join(missing)}"
+                f" (it has {', '.join(scopes) or 'none'})",
+                missing=", ".join(missing),
+                granted=", ".join(scopes) or "none",
+                reference=_reference(ctx),
+            )
+    project = repository_path(ctx.connector)
+    if project is None:
+        return
+    result = _call(ctx, f"/projects/{quote(project, safe='')}")
+    ctx.note(project=project, project_status=result.status)
+    if result.status != 200:
+        ctx.fail(
+            "insufficient-permissions",
+            f"the token cannot read the project {project} ({result.status} {result.message})",
+            missing=f"read access to {project}",
+            reference=_reference(ctx),
+        )
+
+
+def check_rate_limit(ctx: CheckContext) -> None:
+    result = _call(ctx, "/user")
+    if result.status == 429:
+        raise Failure(
+            "rate-limited", f"GitLab answered 429: {result.message}",
+            retry_after=result.headers.get("retry-after"),
+            reset_at=epoch_to_iso(result.headers.get("ratelimit-reset")),
+        )  # fmt: skip
+    headers = result.headers
+    if "ratelimit-remaining" not in headers:
+        raise Skip("GitLab sent no RateLimit headers: rate limiting is off for this user")
+    judge_headroom(
+        ctx,
+        int(headers["ratelimit-remaining"]),
+        int(headers.get("ratelimit-limit") or 0),
+        epoch_to_iso(headers.get("ratelimit-reset")),
+    )
+
+
+PROVIDES = {"auth": check_auth, "permissions": check_permissions, "rate_limit": check_rate_limit}
+APPLIES = applies
