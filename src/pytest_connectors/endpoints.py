@@ -92,17 +92,18 @@ def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | N
         path = base.path.rstrip("/").removesuffix("/api/v4") or "/"
         return Endpoint("api", base.scheme, base.host, base.port, path)
     host = git.host
-    port = git.port if git.scheme == "https" else 443
+    # The API lives where the web URL does; an SSH URL says nothing of the HTTPS port.
+    scheme, port = (git.scheme, git.port) if git.scheme in ("https", "http") else ("https", 443)
     if connector_type == "Github":
         if host in ("github.com", "www.github.com"):
             return Endpoint("api", "https", "api.github.com", 443, "/")
-        return Endpoint("api", "https", host, port, "/api/v3")
+        return Endpoint("api", scheme, host, port, "/api/v3")
     if connector_type == "Gitlab":
-        return Endpoint("api", "https", host, port, "/")
+        return Endpoint("api", scheme, host, port, "/")
     if connector_type == "Bitbucket":
         if host == "bitbucket.org":
             return Endpoint("api", "https", "api.bitbucket.org", 443, "/2.0")
-        return Endpoint("api", "https", host, port, "/rest/api/1.0")
+        return Endpoint("api", scheme, host, port, "/rest/api/1.0")
     return None
 
 

@@ -34,6 +34,11 @@ def add_options(parser: pytest.Parser) -> None:
         "--connectors-strict", action="store_true", help="connector warnings fail their item"
     )
     group.addoption(
+        "--connectors-allow-insecure",
+        action="store_true",
+        help="send credentials over plain HTTP to hosts that are not loopback (default: never)",
+    )
+    group.addoption(
         "--connectors-any-delegate",
         action="store_true",
         help="run network checks even when this host does not match a connector's selectors",
@@ -118,6 +123,7 @@ def read_options(config: pytest.Config) -> ConnectorOptions:
             offline=bool(get("connectors_offline")),
             strict=bool(get("connectors_strict")),
             any_delegate=bool(get("connectors_any_delegate")),
+            allow_insecure=bool(get("connectors_allow_insecure")),
             concurrency=get("connectors_concurrency"),
         ),
         delegate=DelegateOptions(

@@ -343,3 +343,36 @@ def test_rate_limit_low_warns(sb, run_connectors):
     evidence = run.assert_warning("gh", "rate_limit", "rate-limit-low")
     assert 0 < int(evidence["remaining"]) <= 300
     assert int(evidence["limit"]) == 5000
+
+
+# -- credential safety ---------------------------------------------------------------------
+
+
+def test_redirect_to_another_origin_never_carries_the_token(sb, run_connectors):
+    server, fake = sb.github()
+    fake.add_token(TOKEN, repos={REPO})
+    elsewhere = sb.https("collector.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/api/v3/user"
+
+    run = _run(run_connectors, server)
+
+    evidence = run.assert_failed("gh", "auth", "incorrect-endpoint")
+    assert "redirect 301" in evidence["problem"]
+    assert elsewhere.requests == 0  # the redirect was not followed
+    assert all(not r.headers.get("authorization") for r in elsewhere.received)
+    run.assert_blocked("gh", "auth", "incorrect-endpoint", list(DEPENDENT))
+    _never_leaks(run, TOKEN)
+
+
+def test_plain_http_api_to_a_named_host_is_insecure_transport(sb, run_connectors):
+    _, fake = sb.github()
+    fake.add_token(TOKEN, repos={REPO})
+    plain = sb.http("plain-github.sandbox.test", handler=fake)
+
+    run = _run(run_connectors, plain)
+
+    check = run.check("gh", "auth")
+    assert check["outcome"] == "warning"
+    assert check["failure_mode"] == "insecure-transport"
+    assert fake.authorized_requests("/user") == 0  # the token was never sent
+    _never_leaks(run, TOKEN)

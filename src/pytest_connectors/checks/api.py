@@ -3,6 +3,7 @@ failures mapped to failure modes, and rate-limit arithmetic."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -38,7 +39,19 @@ def call(
     *,
     query_url: str | None = None,
 ) -> HttpResult:
-    """One request to the connector's own API; transport trouble and redirects fail here."""
+    """One request to the connector's own API; transport trouble and redirects fail here.
+
+    Credentials never go over plain HTTP to a host that is not loopback unless the run allows
+    it (``--connectors-allow-insecure``): the check stops with ``insecure-transport``.
+    """
+    insecure = base.scheme == "http" and headers and not is_loopback(base.host)
+    if insecure and not ctx.options.allow_insecure:
+        raise Failure(
+            "insecure-transport",
+            f"{base.url} is plain HTTP: the credential was not sent (allow it with"
+            " --connectors-allow-insecure)",
+            url=base.url,
+        )
     result = request(ctx.prober, base, path, trust(ctx), headers=headers)
     if result.error is not None:
         if "Timeout" in result.error:
@@ -63,6 +76,16 @@ def call(
             problem=f"redirect {result.status} to {location}",
         )
     return result
+
+
+def is_loopback(host: str) -> bool:
+    """Judged by the name in the URL: ``localhost`` or a loopback IP literal."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def epoch_to_iso(raw: Any) -> str | None:

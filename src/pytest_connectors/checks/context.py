@@ -21,6 +21,7 @@ class RunOptions:
     offline: bool = False
     strict: bool = False
     any_delegate: bool = False
+    allow_insecure: bool = False  # send credentials over plain HTTP to non-loopback hosts
     concurrency: int | None = None
 
 
