@@ -87,15 +87,20 @@ def _expiry(ctx: CheckContext, expires_at: str) -> None:
         )
 
 
+def _raise_if_throttled(result: HttpResult) -> None:
+    if result.status == 429:
+        raise Failure(
+            "rate-limited",
+            f"GitLab answered 429: {result.message}",
+            retry_after=result.headers.get("retry-after"),
+            reset_at=epoch_to_iso(result.headers.get("ratelimit-reset")),
+        )
+
+
 def check_auth(ctx: CheckContext) -> None:
     result = _call(ctx, "/user")
     ctx.note(api=result.url, status=result.status)
-    if result.status == 429:
-        raise Failure(
-            "rate-limited", f"GitLab answered 429: {result.message}",
-            retry_after=result.headers.get("retry-after"),
-            reset_at=epoch_to_iso(result.headers.get("ratelimit-reset")),
-        )  # fmt: skip
+    _raise_if_throttled(result)
     description = str((result.json() or {}).get("error_description") or "")
     if result.status == 401 and "expired" in description.lower():
         raise Failure(
@@ -174,12 +179,7 @@ def check_permissions(ctx: CheckContext) -> None:
 
 def check_rate_limit(ctx: CheckContext) -> None:
     result = _call(ctx, "/user")
-    if result.status == 429:
-        raise Failure(
-            "rate-limited", f"GitLab answered 429: {result.message}",
-            retry_after=result.headers.get("retry-after"),
-            reset_at=epoch_to_iso(result.headers.get("ratelimit-reset")),
-        )  # fmt: skip
+    _raise_if_throttled(result)
     headers = result.headers
     if "ratelimit-remaining" not in headers:
         raise Skip("GitLab sent no RateLimit headers: rate limiting is off for this user")
