@@ -38,6 +38,7 @@ def call(
     headers: Mapping[str, str],
     *,
     query_url: str | None = None,
+    method: str = "GET",
 ) -> HttpResult:
     """One request to the connector's own API; transport trouble and redirects fail here.
 
@@ -52,7 +53,7 @@ def call(
             " --connectors-allow-insecure)",
             url=base.url,
         )
-    result = request(ctx.prober, base, path, trust(ctx), headers=headers)
+    result = request(ctx.prober, base, path, trust(ctx), headers=headers, method=method)
     if result.error is not None:
         if "Timeout" in result.error:
             raise Failure(

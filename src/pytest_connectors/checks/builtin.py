@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from . import CheckRegistry
+from .concurrency import CONCURRENCY
 from .connectivity import DNS, PROXY, TCP
 from .definition import DEFINITION
 from .delegate import DELEGATE
@@ -32,5 +33,6 @@ def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
         AUTH,
         PERMISSIONS,
         RATE_LIMIT,
+        CONCURRENCY,
     ):
         registry.register(check)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..model import Connector
 from ..probes import dns as dnsprobe
-from ..probes.connection import REFUSED, TIMEOUT, UNREACHABLE, connect_tcp
+from ..probes.connection import REFUSED, TIMEOUT, UNREACHABLE, ConnectionProbe, connect_tcp
 from ..results import Phase
 from . import Check
 from .context import CheckContext, CollectContext
@@ -101,10 +101,11 @@ def check_tcp(ctx: CheckContext) -> None:
         tcp = probe.tcp
         if tcp is None:
             continue  # no address (the dns check owns that)
-        ctx.note(
-            **{endpoint.address: {"address": tcp.address, "connect_s": round(tcp.elapsed_s, 3)}}
-        )
+        facts: dict[str, Any] = {"address": tcp.address, "connect_s": round(tcp.elapsed_s, 3)}
+        ctx.note(**{endpoint.address: facts})
         if tcp.error is None:
+            if endpoint.scheme == "ssh":
+                _judge_ssh_banner(ctx, probe, facts)
             continue
         evidence: dict[str, Any] = {
             "host": endpoint.host,
@@ -128,6 +129,32 @@ def check_tcp(ctx: CheckContext) -> None:
                 reason=tcp.error,
                 **evidence,
             )
+
+
+def _judge_ssh_banner(ctx: CheckContext, probe: ConnectionProbe, facts: dict[str, Any]) -> None:
+    """An SSH server speaks first: its identification line starts ``SSH-`` (RFC 4253 4.2)."""
+    endpoint, byte = probe.endpoint, probe.first_byte
+    if byte is None:
+        return
+    if byte.error is None and byte.status_line.startswith("SSH-"):
+        facts["banner"] = byte.status_line
+        ctx.note(**{endpoint.address: facts})
+        return
+    if byte.error is None:
+        seen = f"it sent '{byte.status_line}'"
+    elif byte.error == TIMEOUT:
+        seen = f"it sent nothing within {ctx.prober.timeout:g} s (an SSH server speaks first)"
+    else:
+        seen = f"it closed the connection without a banner ({byte.status_line or byte.error})"
+    ctx.fail(
+        "incorrect-endpoint",
+        f"port {endpoint.port} of {endpoint.host} answers but is not an SSH server: {seen}",
+        url=endpoint.url,
+        problem=f"port {endpoint.port} is not an SSH server ({seen})",
+        host=endpoint.host,
+        port=endpoint.port,
+        first_line=byte.status_line or None,
+    )
 
 
 def _has_proxy(connector: Connector, collect: CollectContext) -> bool:

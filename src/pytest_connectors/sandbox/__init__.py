@@ -15,6 +15,7 @@ from .githttp import FakeGitHttp
 from .github import FakeGitHub
 from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .limits import LimitServer
 from .netutil import SandboxUnavailable, is_loopback
 from .proxy import Proxy
 from .registry import FakeRegistry
@@ -34,6 +35,7 @@ __all__ = [
     "FakeRegistry",
     "Handler",
     "HttpServer",
+    "LimitServer",
     "LookupFailed",
     "Proxy",
     "Refusing",

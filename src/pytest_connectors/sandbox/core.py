@@ -21,6 +21,7 @@ from .githttp import FakeGitHttp
 from .github import FakeGitHub
 from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .limits import LimitMode, LimitServer
 from .netutil import LOOPBACK, close_all, normalize_name
 from .proxy import Proxy
 from .registry import FakeRegistry
@@ -297,3 +298,33 @@ class Sandbox:
         behind Basic auth; ``kwargs`` go to :class:`FakeGitHttp`."""
         fake = FakeGitHttp(**kwargs)
         return self.https(name, variant=variant, latency=latency, handler=fake), fake
+
+    def limited(
+        self,
+        name: str,
+        limit: int = 2,
+        mode: LimitMode = "429",
+        hold: float = 2.0,
+        expect: int | None = None,
+        scheme: str = "https",
+        **kwargs: Any,
+    ) -> LimitServer:
+        """A server admitting ``limit`` concurrent requests (see :class:`LimitServer`): admitted
+        ones are held until ``expect`` requests arrived or ``hold`` seconds passed; the others
+        get 429 + Retry-After (``mode="429"``), 503, or a TCP reset (``mode="reset"``)."""
+        pki, _ = self._started()
+        context: ssl.SSLContext | None = None
+        chain: tuple[bytes, ...] = ()
+        if scheme == "https":
+            served = pki.issue("ok", name, None)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(served.write(self.dir / f"server-{next(self._ids)}.pem")))
+            chain = served.chain_pems
+        elif scheme != "http":
+            raise ValueError(f"scheme must be https or http, not {scheme!r}")
+        server = LimitServer(
+            name, limit=limit, mode=mode, hold=hold, expect=expect, context=context,
+            chain_pems=chain, **kwargs,
+        )  # fmt: skip
+        self._register(server)
+        return server

@@ -7,14 +7,23 @@ base for any host other than github.com), by a sandbox HTTPS server: ``sb.github
 from __future__ import annotations
 
 import base64
+import binascii
 import itertools
+import json
+import secrets
+import string
 import threading
 import time
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .httpserver import SandboxRequest, SandboxResponse
 
@@ -35,6 +44,16 @@ PRIMARY_MESSAGE = (
     "please include the request ID {request_id}."
 )
 Repos = Literal["*"] | frozenset[str]
+JWT_UNDECODABLE = "A JSON web token could not be decoded"
+JWT_EXPIRED = (
+    "'Expiration time' claim ('exp') must be a numeric value representing the future time at"
+    " which the assertion expires"
+)
+JWT_TOO_FAR = "'Expiration time' claim ('exp') is too far in the future"
+#: GitHub refuses an app JWT whose ``exp`` is more than 10 minutes ahead.
+JWT_MAX_LIFETIME_S = 600
+INSTALLATION_TOKEN_LIFETIME_S = 3600
+DEFAULT_APP_PERMISSIONS = {"contents": "read", "metadata": "read", "pull_requests": "write"}
 
 
 @dataclass
@@ -54,6 +73,16 @@ class FakeToken:
         return self.scopes is not None
 
 
+@dataclass
+class FakeApp:
+    """A registered GitHub App: its public key and installations (id -> repositories)."""
+
+    app_id: int
+    slug: str
+    public_key: rsa.RSAPublicKey
+    installations: dict[str, Repos]
+
+
 class FakeGitHub:
     """A GitHub (Enterprise Server) REST API fake that answers as GitHub documents it.
 
@@ -71,6 +100,16 @@ class FakeGitHub:
       an ``X-GitHub-SSO: required; url=...`` header.
     * ``GET /rate_limit``: ``200 {"resources": {"core": {...}, ...}, "rate": {...}}``; does
       not count against the primary rate limit.
+    * GitHub Apps (``add_app``): ``GET /app`` with ``Authorization: Bearer <app JWT>`` answers
+      ``200 {"id", "slug", ...}`` when the JWT is RS256, signed by the private key of the app
+      its ``iss`` names, and its ``exp`` is not past and at most 10 minutes ahead; otherwise
+      ``401`` "A JSON web token could not be decoded" (bad shape, signature or issuer) or
+      GitHub's ``exp`` messages. ``POST /app/installations/{id}/access_tokens`` with such a
+      JWT answers ``201 {"token": "ghs_...", "expires_at", "permissions",
+      "repository_selection"}``: the token is registered as a fine-grained token (no scopes)
+      of ``<slug>[bot]`` that sees the installation's repositories; an installation the app
+      does not have answers ``404 Not Found``. Installation tokens share the fake's rate-limit
+      window.
 
     Every answer carries ``X-RateLimit-Limit/-Remaining/-Reset`` (epoch seconds)/``-Used`` and
     ``X-RateLimit-Resource: core``; answers to classic tokens carry ``X-OAuth-Scopes``
@@ -108,6 +147,14 @@ class FakeGitHub:
       URL that does it:
       https://docs.github.com/en/github/authenticating-to-github/authorizing-a-personal-access-token-for-use-with-saml-single-sign-on
       and https://github.com/octokit/node-github/issues/663
+    * App JWTs (RS256; ``iat``, ``exp`` "no more than 10 minutes into the future", ``iss`` the
+      app's id, sent as ``Authorization: Bearer``; ``GET /app``):
+      https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+      (the same page for Enterprise Server:
+      https://docs.github.com/enterprise-server@3.13/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app)
+    * Installation tokens (``POST /app/installations/INSTALLATION_ID/access_tokens`` with the
+      JWT; ``ghs_`` tokens that expire after an hour):
+      https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/generating-an-installation-access-token-for-a-github-app
     """
 
     def __init__(
@@ -130,6 +177,8 @@ class FakeGitHub:
         self.secondary_status = secondary_status
         self.redirect_to: str | None = None
         self.requests: list[tuple[str, str, bool]] = []
+        self._apps: dict[str, FakeApp] = {}
+        self._minted: list[str] = []
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -156,6 +205,34 @@ class FakeGitHub:
             )
             self._tokens[token] = entry
             return entry
+
+    def add_app(
+        self,
+        app_id: int,
+        public_key_pem: str | bytes,
+        installations: Mapping[int | str, Mapping[str, Any]] | None = None,
+        slug: str | None = None,
+    ) -> FakeApp:
+        """Register a GitHub App by its RSA public key (PEM); ``installations`` maps an
+        installation id to ``{"repos": {"owner/repo", ...} or "*"}``."""
+        data = public_key_pem.encode() if isinstance(public_key_pem, str) else public_key_pem
+        key = serialization.load_pem_public_key(data)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("a GitHub App key is an RSA key")
+        found: dict[str, Repos] = {}
+        for installation, spec in (installations or {}).items():
+            repos = spec.get("repos", "*")
+            found[str(installation)] = "*" if repos == "*" else frozenset(r.lower() for r in repos)
+        app = FakeApp(int(app_id), slug or f"sandbox-app-{app_id}", key, found)
+        with self._lock:
+            self._apps[str(app_id)] = app
+        return app
+
+    @property
+    def installation_tokens(self) -> list[str]:
+        """Every installation token minted so far (for tests that look for leaks)."""
+        with self._lock:
+            return list(self._minted)
 
     def revoke(self, token: str) -> None:
         """The token now gets ``401 Bad credentials`` (as an expired or revoked token does)."""
@@ -198,6 +275,8 @@ class FakeGitHub:
             return self._error(404, "Not Found")
         route = path[len(API_PREFIX) :].rstrip("/")
         parts = route.strip("/").split("/")
+        if parts[0] == "app":
+            return self._app_route(method, parts, header)
         known = route in ("/user", "/rate_limit") or (len(parts) == 3 and parts[0] == "repos")
         if not known:
             return self._error(404, "Not Found")
@@ -262,6 +341,83 @@ class FakeGitHub:
             "permissions": dict(entry.permissions),
         }
         return self._json(200, body, entry, accepted="repo")
+
+    # -- GitHub Apps -------------------------------------------------------------------------
+
+    def _app_route(self, method: str, parts: list[str], header: str | None) -> SandboxResponse:
+        is_app = parts == ["app"] and method in ("GET", "HEAD")
+        is_mint = (
+            len(parts) == 4
+            and parts[1] == "installations"
+            and parts[3] == "access_tokens"
+            and method == "POST"
+        )
+        if not (is_app or is_mint):
+            return self._error(404, "Not Found")
+        app_or_problem = self._verify_jwt(header)
+        if isinstance(app_or_problem, str):
+            return self._error(401, app_or_problem)
+        app = app_or_problem
+        if is_app:
+            body = {
+                "id": app.app_id,
+                "slug": app.slug,
+                "name": app.slug,
+                "owner": {"login": "acme"},
+                "permissions": dict(DEFAULT_APP_PERMISSIONS),
+                "installations_count": len(app.installations),
+            }
+            return self._json(200, body, None)
+        repos = app.installations.get(parts[2])
+        if repos is None:
+            return self._error(404, "Not Found")
+        token = "ghs_" + "".join(
+            secrets.choice(string.ascii_letters + string.digits) for _ in range(36)
+        )
+        self.add_token(token, login=f"{app.slug}[bot]", scopes=None, repos=repos)
+        self._minted.append(token)
+        expires = datetime.fromtimestamp(time.time() + INSTALLATION_TOKEN_LIFETIME_S, timezone.utc)
+        body = {
+            "token": token,
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": dict(DEFAULT_APP_PERMISSIONS),
+            "repository_selection": "all" if repos == "*" else "selected",
+        }
+        return self._json(201, body, None)
+
+    def _verify_jwt(self, header: str | None) -> FakeApp | str:
+        """The app a Bearer JWT authenticates, or GitHub's 401 message."""
+        scheme, _, token = (header or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or token.count(".") != 2:
+            return JWT_UNDECODABLE
+        encoded_header, encoded_claims, encoded_signature = token.strip().split(".")
+        try:
+            jose = json.loads(_unb64(encoded_header))
+            claims = json.loads(_unb64(encoded_claims))
+            signature = _unb64(encoded_signature)
+        except (ValueError, binascii.Error):
+            return JWT_UNDECODABLE
+        if not isinstance(jose, dict) or not isinstance(claims, dict):
+            return JWT_UNDECODABLE
+        app = self._apps.get(str(claims.get("iss")))
+        if jose.get("alg") != "RS256" or app is None:
+            return JWT_UNDECODABLE
+        try:
+            app.public_key.verify(
+                signature,
+                f"{encoded_header}.{encoded_claims}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature:
+            return JWT_UNDECODABLE
+        expires = claims.get("exp")
+        now = time.time()
+        if not isinstance(expires, (int, float)) or expires <= now:
+            return JWT_EXPIRED
+        if expires > now + JWT_MAX_LIFETIME_S:
+            return JWT_TOO_FAR
+        return app
 
     def _rate_limit(self, entry: FakeToken | None) -> SandboxResponse:
         core = {
@@ -348,6 +504,10 @@ def _token_from(header: str | None) -> str | None:
         if password:
             return password
     return "\x00invalid"  # present but unusable: GitHub answers 401 Bad credentials
+
+
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _request_id() -> str:
