@@ -376,3 +376,31 @@ def test_plain_http_api_to_a_named_host_is_insecure_transport(sb, run_connectors
     assert check["failure_mode"] == "insecure-transport"
     assert fake.authorized_requests("/user") == 0  # the token was never sent
     _never_leaks(run, TOKEN)
+
+
+def test_username_password_with_a_token_as_password(sb, run_connectors):
+    server, fake = sb.github()
+    fake.add_token(TOKEN, login="ci-bot", repos={REPO})
+    connector = textwrap.dedent(
+        f"""\
+        connector:
+          name: gh
+          identifier: gh
+          type: Github
+          spec:
+            type: Repo
+            url: {server.url}/{REPO}
+            authentication:
+              type: Http
+              spec:
+                type: UsernamePassword
+                spec: {{username: ci-bot, passwordRef: account.gh_password}}
+            delegateSelectors: [demo]
+        """
+    )
+
+    run = run_connectors(connector, secrets={"account.gh_password": TOKEN})
+
+    assert run.assert_passed("gh", "auth")["login"] == "ci-bot"
+    run.assert_passed("gh", "permissions")
+    _never_leaks(run, TOKEN)

@@ -58,12 +58,21 @@ _TOKEN_FIELD = "tokenRef"
 
 _APP_KIND = "GithubApp"
 _KEY_FIELD = "privateKeyRef"
+_PASSWORD_FIELD = "passwordRef"
 #: JWT lifetime: GitHub accepts ``exp`` at most 10 minutes ahead; ``iat`` is backdated 60 s
 #: against clock drift (GitHub's recommendation).
 JWT_BACKDATE_S = 60
 JWT_LIFETIME_S = 540
 #: An installation token lives an hour; a cached one is minted again this long before it ends.
 _REUSE_MARGIN_S = 120.0
+
+
+def _secret_field(credential: Credential) -> str | None:
+    """Where a credential keeps what API calls carry. ``UsernamePassword`` holds a token in
+    ``passwordRef`` (GitHub accepts no account passwords on its API or for Git since 2021)."""
+    if credential.kind == _APP_KIND:
+        return _KEY_FIELD
+    return next((f for f in (_TOKEN_FIELD, _PASSWORD_FIELD) if f in credential.refs), None)
 
 
 def _api_credential(connector: Connector) -> Credential | None:
@@ -73,9 +82,7 @@ def _api_credential(connector: Connector) -> Credential | None:
     if not isinstance(spec, ScmSpec):
         return None
     for credential in (spec.api_access, spec.auth):
-        if credential is not None and (
-            _TOKEN_FIELD in credential.refs or credential.kind == _APP_KIND
-        ):
+        if credential is not None and _secret_field(credential):
             return credential
     return None
 
@@ -88,9 +95,8 @@ def _is_app(connector: Connector) -> bool:
 def _token_ref(connector: Connector) -> SecretRef | None:
     """The ref behind API calls: the token, or the GitHub App's private key."""
     credential = _api_credential(connector)
-    if credential is None:
-        return None
-    return credential.refs.get(_KEY_FIELD if credential.kind == _APP_KIND else _TOKEN_FIELD)
+    field = _secret_field(credential) if credential is not None else None
+    return credential.refs.get(field) if credential is not None and field else None
 
 
 def _reference(connector: Connector) -> str | None:
@@ -113,7 +119,7 @@ def _token(ctx: CheckContext) -> tuple[SecretRef, Secret]:
         app = _app(ctx, credential)
         return app.key_ref, _installation_token(ctx, app)
     if credential is not None:
-        return secret_of(ctx, credential, _TOKEN_FIELD)
+        return secret_of(ctx, credential, _secret_field(credential) or _TOKEN_FIELD)
     spec = ctx.connector.spec
     assert isinstance(spec, ScmSpec)
     kinds = [c.kind for c in (spec.api_access, spec.auth) if c is not None]
