@@ -12,7 +12,7 @@ from types import ModuleType
 
 from ..model import Connector
 from ..results import Phase
-from . import Check, git, github, gitlab, registry
+from . import Check, bitbucket, git, github, gitlab, registry
 from .context import CheckContext, CollectContext
 
 PROVIDERS: dict[str, ModuleType] = {
@@ -20,6 +20,7 @@ PROVIDERS: dict[str, ModuleType] = {
     "Gitlab": gitlab,
     "Git": git,
     "DockerRegistry": registry,
+    "Bitbucket": bitbucket,
 }
 
 _CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")

@@ -8,6 +8,7 @@ runs one of each server until interrupted. Needs the ``sandbox`` extra (trustme,
 
 from __future__ import annotations
 
+from .bitbucket import FakeBitbucket
 from .certs import VARIANTS, Variant
 from .core import Sandbox
 from .dnsserver import FAILURES, DnsServer, Failure, LookupFailed
@@ -29,6 +30,7 @@ __all__ = [
     "DnsServer",
     "Endpoint",
     "Failure",
+    "FakeBitbucket",
     "FakeGitHttp",
     "FakeGitHub",
     "FakeGitLab",

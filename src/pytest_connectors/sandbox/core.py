@@ -15,6 +15,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from .bitbucket import FakeBitbucket
 from .certs import VARIANTS, Pki, Variant
 from .dnsserver import DnsServer
 from .githttp import FakeGitHttp
@@ -328,3 +329,16 @@ class Sandbox:
         )  # fmt: skip
         self._register(server)
         return server
+
+    def bitbucket(
+        self,
+        name: str = "bitbucket.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeBitbucket]:
+        """An HTTPS server answering as Bitbucket Server / Data Center's REST API
+        (``/rest/api/1.0``); ``kwargs`` go to :class:`FakeBitbucket` (``bucket``,
+        ``rate_headers``, ``version``)."""
+        fake = FakeBitbucket(**kwargs)
+        return self.https(name, variant=variant, latency=latency, handler=fake), fake

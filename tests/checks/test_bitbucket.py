@@ -1,0 +1,341 @@
+"""Bitbucket Server / Data Center checks ``auth`` and ``permissions`` against ``FakeBitbucket``.
+
+The fake (``sb.bitbucket()``) serves Bitbucket's REST API under ``/rest/api/1.0`` on a sandbox
+HTTPS server; the connector's URL points at it (a name that is not bitbucket.org, so the Server
+API is used). The first tests exercise the fake itself (no plugin run).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import textwrap
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from pytest_connectors.checks.bitbucket import repository_key
+from pytest_connectors.model import Connector, ScmSpec
+from pytest_connectors.refs import ScopeId
+from pytest_connectors.sandbox import FakeBitbucket, Sandbox, SandboxRequest, SandboxResponse
+
+from .conftest import Run
+
+PASSWORD = "Bb-Sandbox-Passw0rd-xyz"
+TOKEN = "BBDC-SandboxHttpAccessToken0123456789"
+REF = "account.bb_secret"
+PROJECT, REPO = "PROJ", "app"
+REPO_PATH = "/rest/api/1.0/projects/proj/repos/app"
+
+
+def _auth(password_ref: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        authentication:
+          type: Http
+          spec:
+            type: UsernamePassword
+            spec:
+              username: bot
+              passwordRef: {password_ref}"""
+    )
+
+
+def _api(kind: str | None) -> str:
+    if kind == "token":
+        return textwrap.dedent(
+            f"""\
+            apiAccess:
+              type: UsernameToken
+              spec:
+                username: bot
+                tokenRef: {REF}"""
+        )
+    if kind == "oauth":
+        return textwrap.dedent(
+            f"""\
+            apiAccess:
+              type: OAuth
+              spec:
+                tokenRef: {REF}"""
+        )
+    return ""
+
+
+def bitbucket(
+    identifier: str,
+    url: str,
+    *,
+    password_ref: str = REF,
+    api: str | None = None,
+    validation_repo: str | None = None,
+) -> str:
+    """A Bitbucket connector: Repo (or Account with ``validation_repo``) over HTTP(S)."""
+    kind = "Account" if validation_repo else "Repo"
+    lines = [
+        "connector:",
+        f"  name: {identifier}",
+        f"  identifier: {identifier}",
+        "  type: Bitbucket",
+        "  spec:",
+        f"    type: {kind}",
+        f"    url: {url}",
+    ]
+    if validation_repo:
+        lines.append(f"    validationRepo: {validation_repo}")
+    lines += [textwrap.indent(_auth(password_ref), "    ")]
+    if api:
+        lines += [textwrap.indent(_api(api), "    ")]
+    lines.append("    delegateSelectors: [demo]")
+    return "\n".join(lines) + "\n"
+
+
+def _repo_url(server_url: str) -> str:
+    return f"{server_url}/scm/proj/{REPO}.git"
+
+
+def _never_leaks(run: Run, *values: str) -> None:
+    report = json.dumps(run.report)
+    encoded = [base64.b64encode(f"bot:{v}".encode()).decode() for v in values]
+    for value in (*values, *encoded):
+        assert value not in run.text
+        assert value not in report
+
+
+# -- the fake on its own ----------------------------------------------------------------------
+
+
+def _basic(user: str = "bot", secret: str = PASSWORD) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
+
+
+def _get(fake: FakeBitbucket, path: str, headers: dict[str, str] | None = None) -> SandboxResponse:
+    return fake(SandboxRequest("GET", "/rest/api/1.0" + path, headers or {}))
+
+
+def _body(response: SandboxResponse) -> Any:
+    return json.loads(response.body)
+
+
+def _message(response: SandboxResponse) -> str:
+    return str(_body(response)["errors"][0]["message"])
+
+
+def test_fake_users_and_application_properties():
+    fake = FakeBitbucket()
+    fake.add_user("bot", password=PASSWORD, tokens=[TOKEN])
+
+    ok = _get(fake, "/users/bot", _basic())
+    assert ok.status == 200
+    assert _body(ok)["name"] == "bot" and _body(ok)["slug"] == "bot"
+    assert _get(fake, "/users/bot", _basic(secret=TOKEN)).status == 200  # token as password
+    bearer = _get(fake, "/users/bot", {"authorization": f"Bearer {TOKEN}"})
+    assert bearer.status == 200
+
+    props = _get(fake, "/application-properties")  # anonymous: allowed
+    assert props.status == 200 and _body(props)["displayName"] == "Bitbucket"
+    assert _get(fake, "/users/bot").status == 401  # anonymous: not permitted
+    missing = _get(fake, "/users/nobody", _basic())
+    assert missing.status == 404 and "does not exist" in _message(missing)
+
+
+def test_fake_rejects_bad_credentials_on_every_path():
+    fake = FakeBitbucket()
+    fake.add_user("bot", password=PASSWORD)
+    for path in ("/users/bot", "/application-properties", "/projects/PROJ/repos/app"):
+        for headers in (
+            _basic(secret="wrong"),
+            _basic(user="eve"),
+            {"authorization": "Bearer nope"},
+            {"authorization": "Basic !!!"},
+        ):
+            answer = _get(fake, path, headers)
+            assert answer.status == 401, (path, headers)
+            assert _message(answer).startswith("Authentication failed")
+            assert _body(answer)["errors"][0]["exceptionName"].endswith("AuthenticationException")
+    assert all(PASSWORD not in repr(entry) for entry in fake.requests)
+    assert fake.requests[0] == ("GET", "/rest/api/1.0/users/bot", True)
+
+
+def test_fake_repositories():
+    fake = FakeBitbucket()
+    fake.add_user("bot", password=PASSWORD, repositories={"PROJ/app"})
+    fake.add_repository_token(TOKEN, {"PROJ/app"})
+
+    ok = fake(SandboxRequest("GET", REPO_PATH, _basic()))
+    assert ok.status == 200
+    assert _body(ok)["slug"] == "app" and _body(ok)["project"]["key"] == "PROJ"
+    hidden = _get(fake, "/projects/PROJ/repos/other", _basic())
+    assert hidden.status == 404
+    assert _message(hidden) == "Repository PROJ/other does not exist."
+    assert _get(fake, "/projects/PROJ/repos/app").status == 404  # anonymous sees nothing
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    assert _get(fake, "/projects/PROJ/repos/app", bearer).status == 200
+    assert _get(fake, "/projects/PROJ/repos/other", bearer).status == 404
+
+
+def test_fake_rate_limiting():
+    fake = FakeBitbucket(bucket=2, rate_headers=True)
+    fake.add_user("bot", password=PASSWORD)
+    first = _get(fake, "/users/bot", _basic())
+    assert (first.status, first.headers["X-RateLimit-Remaining"]) == (200, "1")
+    assert first.headers["X-RateLimit-Limit"] == "2"
+    assert _get(fake, "/users/bot", _basic()).status == 200
+    blocked = _get(fake, "/users/bot", _basic())
+    assert blocked.status == 429 and blocked.headers["Retry-After"] == "5"
+    assert "rate limited" in _message(blocked)
+    assert _get(fake, "/application-properties").status == 200  # anonymous: not limited
+
+    quiet = FakeBitbucket()
+    quiet.add_user("bot", password=PASSWORD)
+    quiet.limited = True
+    answer = _get(quiet, "/users/bot", _basic())
+    assert answer.status == 429 and "X-RateLimit-Limit" not in answer.headers
+
+
+def test_fake_over_https(sb: Sandbox):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD)
+    assert server.url.startswith("https://bitbucket.sandbox.test:")
+    url = f"https://{server.host}:{server.port}/rest/api/1.0/users/bot"
+    context = ssl.create_default_context(cafile=str(sb.ca_file))
+    context.check_hostname = False
+    request = urllib.request.Request(url, headers={"Authorization": _basic()["authorization"]})
+    with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+        assert json.load(answer)["name"] == "bot"
+    bad = urllib.request.Request(url, headers=_basic(secret="wrong"))
+    try:
+        urllib.request.urlopen(bad, context=context, timeout=5)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    else:  # pragma: no cover
+        raise AssertionError("expected 401")
+
+
+# -- repository from the URL ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "validation", "expected"),
+    [
+        ("https://bb.example.com/scm/proj/app.git", "Repo", None, ("proj", "app")),
+        ("https://bb.example.com:8443/bitbucket/scm/proj/app.git", "Repo", None, ("proj", "app")),
+        ("https://bb.example.com/projects/PROJ/repos/app/browse", "Repo", None, ("PROJ", "app")),
+        ("https://bb.example.com/scm/~jdoe/app.git", "Repo", None, ("~jdoe", "app")),
+        ("ssh://git@bb.example.com:7999/proj/app.git", "Repo", None, ("proj", "app")),
+        ("git@bb.example.com:proj/app.git", "Repo", None, ("proj", "app")),
+        ("https://bb.example.com/scm/proj", "Account", "app.git", ("proj", "app")),
+        ("https://bb.example.com/scm", "Account", "proj/app", ("proj", "app")),
+        ("https://bb.example.com/scm/proj", "Account", None, None),
+        ("https://bb.example.com/scm/proj", "Repo", None, None),
+    ],
+)
+def test_repository_key(url: str, kind: str, validation: str | None, expected: Any):
+    spec = ScmSpec(url, kind, validation, "Http", None)
+    connector = Connector("bb", "bb", "Bitbucket", ScopeId(), "c.yaml", 1, spec)
+    assert repository_key(connector) == expected
+
+
+# -- the checks -------------------------------------------------------------------------------
+
+
+def test_healthy_basic_passes_auth_and_permissions(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD, repositories={f"{PROJECT}/{REPO}"})
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_passed("bb", "auth")
+    assert evidence["username"] == "bot"
+    assert evidence["server_version"] == fake.version
+    permissions = run.assert_passed("bb", "permissions")
+    assert permissions["repository"] == "proj/app"
+    assert fake.authorized_requests("/users/bot") >= 1
+    assert fake.authorized_requests("/projects/proj/repos/app") >= 1
+    assert "rate_limit" not in run.checks("bb")
+    _never_leaks(run, PASSWORD)
+
+
+def test_wrong_password_fails_auth_and_blocks_permissions(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password="the-real-password")
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("bb", "auth", "invalid-credentials")
+    assert evidence["reference"] == REF
+    assert evidence["provider_error"].startswith("Authentication failed")
+    run.assert_blocked("bb", "auth", "invalid-credentials", ["permissions"])
+    _never_leaks(run, PASSWORD, "the-real-password")
+
+
+def test_unknown_repository_is_insufficient_permissions(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD, repositories={"PROJ/other"})
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    run.assert_passed("bb", "auth")
+    evidence = run.assert_failed("bb", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == "read access to proj/app"
+    assert "does not exist" in evidence["provider_error"]
+    _never_leaks(run, PASSWORD)
+
+
+def test_rate_limited_429(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket(bucket=100, rate_headers=True)
+    fake.add_user("bot", password=PASSWORD)
+    fake.limited = True
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("bb", "auth", "rate-limited")
+    assert evidence["retry_after"] == "5"
+    assert (evidence["limit"], evidence["remaining"]) == ("100", "0")
+    run.assert_blocked("bb", "auth", "rate-limited", ["permissions"])
+    _never_leaks(run, PASSWORD)
+
+
+def test_rate_limited_without_headers(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket(bucket=0)  # rate limiting on, bucket empty, no X-RateLimit-*
+    fake.add_user("bot", password=PASSWORD)
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("bb", "auth", "rate-limited")
+    assert evidence["retry_after"] == "5" and "remaining" not in evidence
+
+
+def test_api_access_username_token_is_preferred(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD, tokens=[TOKEN])
+    # The HTTP password is wrong: only the apiAccess token can make the API calls pass.
+    doc = bitbucket("bb", _repo_url(server.url), password_ref="account.bb_pw", api="token")
+    run = run_connectors(doc, secrets={REF: TOKEN, "account.bb_pw": "wrong-password"})
+    assert run.assert_passed("bb", "auth")["username"] == "bot"
+    run.assert_passed("bb", "permissions")
+    _never_leaks(run, TOKEN, "wrong-password")
+
+
+def test_api_access_oauth_uses_bearer(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_repository_token(TOKEN, {f"{PROJECT}/{REPO}"})
+    doc = bitbucket("bb", _repo_url(server.url), api="oauth")
+    run = run_connectors(doc, secrets={REF: TOKEN})
+    evidence = run.assert_passed("bb", "auth")
+    assert evidence["server_version"] == fake.version and "username" not in evidence
+    run.assert_passed("bb", "permissions")
+    assert fake.authorized_requests("/application-properties") >= 1
+    _never_leaks(run, TOKEN)
+
+
+def test_invalid_bearer_token(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_repository_token("some-other-token", {f"{PROJECT}/{REPO}"})
+    doc = bitbucket("bb", _repo_url(server.url), api="oauth")
+    run = run_connectors(doc, secrets={REF: TOKEN})
+    run.assert_failed("bb", "auth", "invalid-credentials")
+    _never_leaks(run, TOKEN)
+
+
+def test_account_connector_with_validation_repo(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD, repositories={"PROJ/app"})
+    doc = bitbucket("bb", f"{server.url}/scm/proj", validation_repo="app.git")
+    run = run_connectors(doc, secrets={REF: PASSWORD})
+    run.assert_passed("bb", "auth")
+    assert run.assert_passed("bb", "permissions")["repository"] == "proj/app"
+    _never_leaks(run, PASSWORD)
