@@ -47,6 +47,7 @@ EVIDENCE_KEYS: Mapping[str, str] = {
     "field_path": "dotted path of the field at fault, e.g. spec.authentication.spec.tokenRef",
     "problem": "what is wrong, as a short phrase",
     "suggestion": "the corrected value or reference (did-you-mean)",
+    "installation_id": "a GitHub App installation id",
     "credential_type": "the connector's credential type, when the error is in its credential",
     "expression": "the <+...> runtime expression as written",
     "reference": "a secret or connector reference as written (account.x, org.x, x)",
@@ -1099,12 +1100,20 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 "The provider turned the credential down: the secret (a token, a password or a "
                 "key) is wrong, revoked, or belongs to another account."
             ),
-            evidence=_CREDENTIAL_EVIDENCE,
+            evidence=(*_CREDENTIAL_EVIDENCE, "application_id", "installation_id"),
             steps=(
                 Step(
                     "Check that `{reference}` holds the current value (no stray newline or "
                     "spaces, not a revoked or superseded token) and rotate it if in doubt.",
                     requires=("reference",),
+                ),
+                Step(
+                    "For a GitHub App: `{reference}` must be a current private key of app "
+                    "{application_id} (keys are generated and revoked in the app's settings), "
+                    "and installation {installation_id} must still exist on the organisation "
+                    "or account that owns the repository.",
+                    types=frozenset({"Github"}),
+                    requires=("reference", "application_id", "installation_id"),
                 ),
                 Step(
                     "Try the token by hand without echoing it (`read -rs TOKEN`): "

@@ -278,6 +278,8 @@ def test_wrong_private_key_is_invalid_credentials(sb, run_connectors, app_key, o
     assert evidence["provider_error"] == "A JSON web token could not be decoded"
     message = run.check("gh", "auth")["message"]
     assert KEY_REF in message and str(APP_ID) in message
+    remediation = " ".join(run.check("gh", "auth")["remediation"])
+    assert f"private key of app {APP_ID}" in remediation  # written for an app, not a token
     run.assert_blocked("gh", "auth", "invalid-credentials", DEPENDENT)
     assert fake.installation_tokens == []
     _never_leaks(run, fake)
