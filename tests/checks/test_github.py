@@ -404,3 +404,42 @@ def test_username_password_with_a_token_as_password(sb, run_connectors):
     assert run.assert_passed("gh", "auth")["login"] == "ci-bot"
     run.assert_passed("gh", "permissions")
     _never_leaks(run, TOKEN)
+
+
+def _anonymous_repo(url: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        connector:
+          name: gh
+          identifier: gh
+          type: Github
+          spec:
+            type: Repo
+            url: {url}
+            authentication:
+              type: Http
+              spec: {{type: Anonymous}}
+            delegateSelectors: [demo]
+        """
+    )
+
+
+def test_anonymous_connector_to_a_public_repository(sb, run_connectors):
+    server, fake = sb.github()
+    fake.public_repos.add(REPO)
+
+    run = run_connectors(_anonymous_repo(f"{server.url}/{REPO}"))
+
+    assert run.check("gh", "auth")["outcome"] == "skipped"
+    run.assert_passed("gh", "permissions")
+    assert run.assert_passed("gh", "rate_limit")["remaining"] >= 0
+    assert all(not present for _, _, present in fake.requests)  # nothing carried a credential
+
+
+def test_anonymous_connector_to_a_private_repository(sb, run_connectors):
+    server, _ = sb.github()
+
+    run = run_connectors(_anonymous_repo(f"{server.url}/{REPO}"))
+
+    evidence = run.assert_failed("gh", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {REPO}"

@@ -45,7 +45,8 @@ def call(
     Credentials never go over plain HTTP to a host that is not loopback unless the run allows
     it (``--connectors-allow-insecure``): the check stops with ``insecure-transport``.
     """
-    insecure = base.scheme == "http" and headers and not is_loopback(base.host)
+    credentials = {k.lower() for k in headers} & {"authorization", "private-token"}
+    insecure = base.scheme == "http" and credentials and not is_loopback(base.host)
     if insecure and not ctx.options.allow_insecure:
         raise Failure(
             "insecure-transport",

@@ -144,7 +144,21 @@ def _headers(authorization: str) -> dict[str, str]:
     }
 
 
+def _anonymous(connector: Connector) -> bool:
+    spec = connector.spec
+    return (
+        isinstance(spec, ScmSpec)
+        and _api_credential(connector) is None
+        and spec.auth is not None
+        and spec.auth.kind == "Anonymous"
+    )
+
+
 def _call(ctx: CheckContext, path: str) -> HttpResult:
+    if _anonymous(ctx.connector):
+        headers = _headers("")
+        headers.pop("Authorization", None)
+        return call(ctx, _api(ctx), path, headers)
     _, token = _token(ctx)
     return call(ctx, _api(ctx), path, _headers(f"token {token.reveal()}"))
 
@@ -348,6 +362,9 @@ def check_auth(ctx: CheckContext) -> None:
     if credential is not None and credential.kind == _APP_KIND:
         _check_app_auth(ctx, credential)
         return
+    if _anonymous(ctx.connector):
+        raise Skip("anonymous access: no credential to authenticate; `permissions` checks the"
+                   " repository is public")  # fmt: skip
     ref, _ = _token(ctx)
     result = _call(ctx, "/user")
     ctx.note(api=result.url, status=result.status)

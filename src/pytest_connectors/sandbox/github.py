@@ -176,6 +176,8 @@ class FakeGitHub:
         self.secondary_limited = False
         self.secondary_status = secondary_status
         self.redirect_to: str | None = None
+        #: ``owner/repo`` names anyone may read without a token.
+        self.public_repos: set[str] = set()
         self.requests: list[tuple[str, str, bool]] = []
         self._apps: dict[str, FakeApp] = {}
         self._minted: list[str] = []
@@ -307,7 +309,10 @@ class FakeGitHub:
                         "https://docs.github.com/rest/users/users#get-the-authenticated-user"
                     ),
                 )
-            return self._error(404, "Not Found")  # every fake repository is private
+            full_name = "/".join(parts[1:3]).lower()
+            if full_name in self.public_repos:  # public repositories answer anyone
+                return SandboxResponse.json({"full_name": full_name, "private": False})
+            return self._error(404, "Not Found")  # other fake repositories are private
         if self.remaining <= 0:
             message = PRIMARY_MESSAGE.format(user_id=entry.user_id, request_id=_request_id())
             return self._error(403, message, entry=entry)
