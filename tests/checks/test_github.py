@@ -443,3 +443,31 @@ def test_anonymous_connector_to_a_private_repository(sb, run_connectors):
 
     evidence = run.assert_failed("gh", "permissions", "insufficient-permissions")
     assert evidence["missing"] == f"read access to {REPO}"
+
+
+def test_oauth_credential_is_checked_like_a_token(sb, run_connectors):
+    server, fake = sb.github()
+    fake.add_token(TOKEN, login="oauth-user", repos={REPO})
+    connector = textwrap.dedent(
+        f"""\
+        connector:
+          name: gh
+          identifier: gh
+          type: Github
+          spec:
+            type: Repo
+            url: {server.url}/{REPO}
+            authentication:
+              type: Http
+              spec: {{type: OAuth, spec: {{tokenRef: {REF}}}}}
+            apiAccess: {{type: OAuth, spec: {{tokenRef: {REF}}}}}
+            delegateSelectors: [demo]
+        """
+    )
+
+    run = run_connectors(connector, secrets={REF: TOKEN})
+
+    assert run.assert_passed("gh", "auth")["login"] == "oauth-user"
+    run.assert_passed("gh", "permissions")
+    run.assert_passed("gh", "rate_limit")
+    _never_leaks(run, TOKEN)

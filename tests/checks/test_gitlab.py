@@ -314,3 +314,18 @@ def _names(value: Any) -> set[str]:
     if isinstance(value, str):
         return {part.strip() for part in value.replace(" or ", ",").split(",") if part.strip()}
     return {str(part) for part in value}
+
+
+def test_oauth_api_access_uses_a_bearer_token(sb: Sandbox, run_connectors):
+    server, fake = sb.gitlab()
+    fake.add_token(TOKEN, projects={PROJECT})
+    connector = gitlab_repo("gl", server.url).replace(
+        "apiAccess:\n      type: Token", "apiAccess:\n      type: OAuth"
+    )
+    assert "type: OAuth" in connector
+
+    run = run_connectors(connector, secrets={REF: TOKEN})
+
+    run.assert_passed("gl", "auth")
+    run.assert_passed("gl", "permissions")
+    _never_leaks(run, TOKEN)
