@@ -86,7 +86,15 @@ def parse_url(url: str, role: str) -> Endpoint:
     )
 
 
-def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | None:
+def _api_base(
+    spec: ScmSpec,
+    connector_type: str,
+    git: Endpoint,
+    provider: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Endpoint | None:
+    override = (provider or {}).get("bitbucket", {}).get("apiUrl")
+    if connector_type == "Bitbucket" and override:
+        return parse_url(str(override), "api")  # the API base as given (Cloud: ends in /2.0)
     if connector_type == "Gitlab" and spec.api_url and not is_expression(spec.api_url):
         base = parse_url(spec.api_url, "api")  # the GitLab instance; /api/v4 is added per call
         path = base.path.rstrip("/").removesuffix("/api/v4") or "/"
@@ -107,21 +115,26 @@ def _api_base(spec: ScmSpec, connector_type: str, git: Endpoint) -> Endpoint | N
     return None
 
 
-def api_endpoint(connector: Connector) -> Endpoint | None:
-    """The REST API base of a Git provider connector (GitHub, GitLab, Bitbucket)."""
+def api_endpoint(
+    connector: Connector, provider: Mapping[str, Mapping[str, Any]] | None = None
+) -> Endpoint | None:
+    """The REST API base of a Git provider connector (GitHub, GitLab, Bitbucket);
+    ``provider`` is the connector's provider expectations (``bitbucket.apiUrl``)."""
     spec = connector.spec
     if not isinstance(spec, ScmSpec) or not spec.url or is_expression(spec.url):
         return None
-    return _api_base(spec, connector.type, parse_url(spec.url, "git"))
+    return _api_base(spec, connector.type, parse_url(spec.url, "git"), provider)
 
 
-def _scm(connector: Connector, spec: ScmSpec) -> list[Endpoint]:
+def _scm(
+    connector: Connector, spec: ScmSpec, provider: Mapping[str, Mapping[str, Any]]
+) -> list[Endpoint]:
     if not spec.url:
         return []
     git = parse_url(spec.url, "git")
     endpoints = [git]
     wants_api = spec.api_access is not None or spec.protocol == "Http"
-    api = _api_base(spec, connector.type, git) if wants_api else None
+    api = _api_base(spec, connector.type, git, provider) if wants_api else None
     if api is not None:
         endpoints.append(api)
     return endpoints
@@ -168,7 +181,7 @@ def endpoints_for(
     spec = connector.spec
     found: list[Endpoint] = []
     if isinstance(spec, ScmSpec):
-        found = _scm(connector, spec)
+        found = _scm(connector, spec, provider)
     elif isinstance(spec, KubernetesSpec) and spec.master_url:
         found = [parse_url(spec.master_url, "master")]
     elif isinstance(spec, VaultSpec) and spec.vault_url:

@@ -16,7 +16,17 @@ from .schema.reader import Findings, SpecReader, did_you_mean
 from .yamlload import YamlMap, YamlSeq
 
 #: Check names a connector's expectations may skip (the registry may add more at run time).
-PROVIDER_KEYS = ("github", "gitlab", "kubernetes", "aws", "gcp", "azure", "vault", "docker")
+PROVIDER_KEYS = (
+    "github",
+    "gitlab",
+    "bitbucket",
+    "kubernetes",
+    "aws",
+    "gcp",
+    "azure",
+    "vault",
+    "docker",
+)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""Bitbucket Server / Data Center checks ``auth`` and ``permissions`` against ``FakeBitbucket``.
+"""Bitbucket checks ``auth`` and ``permissions``: Server / Data Center against ``FakeBitbucket``,
+Bitbucket Cloud against ``FakeBitbucketCloud``.
 
-The fake (``sb.bitbucket()``) serves Bitbucket's REST API under ``/rest/api/1.0`` on a sandbox
-HTTPS server; the connector's URL points at it (a name that is not bitbucket.org, so the Server
-API is used). The first tests exercise the fake itself (no plugin run).
+``sb.bitbucket()`` serves Bitbucket Server's REST API under ``/rest/api/1.0`` on a sandbox HTTPS
+server; the connector's URL points at it (a name that is not bitbucket.org, so the Server API is
+used). ``sb.bitbucket_cloud()`` serves the Cloud API under ``/2.0``; the per-connector setting
+``bitbucket: {apiUrl: "<server>/2.0"}`` makes the checks use it, as for api.bitbucket.org. The
+first tests of each exercise the fake itself (no plugin run).
 """
 
 from __future__ import annotations
@@ -17,10 +20,23 @@ from typing import Any
 
 import pytest
 
-from pytest_connectors.checks.bitbucket import repository_key
+from pytest_connectors.checks.bitbucket import cloud_repository, repository_key
+from pytest_connectors.endpoints import api_endpoint, endpoints_for
 from pytest_connectors.model import Connector, ScmSpec
 from pytest_connectors.refs import ScopeId
-from pytest_connectors.sandbox import FakeBitbucket, Sandbox, SandboxRequest, SandboxResponse
+from pytest_connectors.sandbox import (
+    FakeBitbucket,
+    FakeBitbucketCloud,
+    Sandbox,
+    SandboxRequest,
+    SandboxResponse,
+)
+from pytest_connectors.sandbox.bitbucketcloud import (
+    BAD_BASIC,
+    CHALLENGE,
+    LACKS_SCOPES,
+    TOKEN_INVALID,
+)
 
 from .conftest import Run
 
@@ -339,3 +355,295 @@ def test_account_connector_with_validation_repo(sb: Sandbox, run_connectors):
     run.assert_passed("bb", "auth")
     assert run.assert_passed("bb", "permissions")["repository"] == "proj/app"
     _never_leaks(run, PASSWORD)
+
+
+# -- Bitbucket Cloud --------------------------------------------------------------------------
+
+APP_PASSWORD = "ATBB-SandboxAppPassw0rd-0123456789abcdef"
+ACCESS_TOKEN = "ATCTT3xFfGN0-SandboxRepositoryAccessToken-0123456789"
+CLOUD_REPO = "acme/app"
+
+
+def bitbucket_cloud(identifier: str, server_url: str, **kwargs: Any) -> str:
+    """A Bitbucket Cloud-shaped connector: ``<server>/acme/app.git`` (the sandbox stands in
+    for bitbucket.org; the settings point the API base at the fake, see ``cloud_settings``)."""
+    return bitbucket(identifier, f"{server_url}/{CLOUD_REPO}.git", **kwargs)
+
+
+def cloud_settings(server_url: str, *identifiers: str) -> str:
+    lines = ["pytestConnectors:", "  connectors:"]
+    for identifier in identifiers or ("bbc",):
+        lines += [f"    account.{identifier}:", f'      bitbucket: {{apiUrl: "{server_url}/2.0"}}']
+    return "\n".join(lines) + "\n"
+
+
+def _cloud(fake: FakeBitbucketCloud, path: str, headers: dict[str, str] | None = None) -> Any:
+    return fake(SandboxRequest("GET", "/2.0" + path, headers or {}))
+
+
+def _cloud_message(response: SandboxResponse) -> str:
+    return str(_body(response)["error"]["message"])
+
+
+def _bearer(token: str = ACCESS_TOKEN) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_cloud_fake_user_and_credentials():
+    fake = FakeBitbucketCloud()
+    fake.add_user("bot", APP_PASSWORD)
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+
+    ok = _cloud(fake, "/user", _basic(secret=APP_PASSWORD))
+    assert ok.status == 200
+    assert (_body(ok)["type"], _body(ok)["username"]) == ("user", "bot")
+    assert _body(ok)["uuid"].startswith("{") and _body(ok)["account_id"]
+
+    for path in ("/user", f"/repositories/{CLOUD_REPO}"):
+        wrong = _cloud(fake, path, _basic(secret="wrong"))
+        assert wrong.status == 401 and wrong.headers["WWW-Authenticate"] == CHALLENGE
+        assert _body(wrong)["type"] == "error"
+        bad_token = _cloud(fake, path, _bearer("nope"))
+        assert bad_token.status == 401
+        assert _cloud_message(bad_token).startswith("Token is invalid, expired")
+    assert _cloud(fake, "/user").status == 401  # anonymous
+
+    token_user = _cloud(fake, "/user", _bearer())  # access tokens have no account scope
+    assert token_user.status == 403
+    assert _cloud_message(token_user) == LACKS_SCOPES
+    assert _body(token_user)["error"]["detail"] == {
+        "required": ["account"],
+        "granted": ["repository"],
+    }
+    fake.token_user_status = 401
+    assert _cloud(fake, "/user", _bearer()).status == 401
+    assert all(APP_PASSWORD not in repr(entry) for entry in fake.requests)
+
+
+def test_cloud_fake_repositories():
+    fake = FakeBitbucketCloud()
+    fake.add_user("bot", APP_PASSWORD, repositories={CLOUD_REPO})
+    fake.add_user("eve", "eve-password", repositories={"acme/other"})
+    fake.add_user("narrow", "narrow-password", repositories="*", scopes=["account"])
+    fake.add_repository("acme/public", private=False)
+
+    ok = _cloud(fake, f"/repositories/{CLOUD_REPO}", _basic(secret=APP_PASSWORD))
+    assert ok.status == 200
+    assert _body(ok)["full_name"] == CLOUD_REPO and _body(ok)["is_private"] is True
+    assert _cloud(fake, "/repositories/ACME/App", _basic(secret=APP_PASSWORD)).status == 200
+    denied = _cloud(fake, f"/repositories/{CLOUD_REPO}", _basic("eve", "eve-password"))
+    assert denied.status == 403
+    assert _cloud(fake, "/repositories/acme/missing", _basic(secret=APP_PASSWORD)).status == 404
+    assert _cloud(fake, f"/repositories/{CLOUD_REPO}").status == 403  # anonymous, private
+    assert _cloud(fake, "/repositories/acme/public").status == 200
+    scopes = _cloud(fake, f"/repositories/{CLOUD_REPO}", _basic("narrow", "narrow-password"))
+    assert scopes.status == 403
+    assert _body(scopes)["error"]["detail"]["required"] == ["repository"]
+
+
+def test_cloud_fake_rate_limit_and_redirect():
+    fake = FakeBitbucketCloud(rate_headers=True)
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    ok = _cloud(fake, f"/repositories/{CLOUD_REPO}", _bearer())
+    assert ok.status == 200
+    assert (ok.headers["X-RateLimit-Limit"], ok.headers["X-RateLimit-Resource"]) == ("1000", "api")
+    assert ok.headers["X-RateLimit-NearLimit"] == "false"
+    fake.limited = True
+    blocked = _cloud(fake, f"/repositories/{CLOUD_REPO}", _bearer())
+    assert blocked.status == 429 and "Retry-After" not in blocked.headers
+    assert _cloud_message(blocked) == "Rate limit for this resource has been exceeded"
+    assert blocked.headers["X-RateLimit-NearLimit"] == "true"
+    fake.limited, fake.budget = False, 1
+    assert _cloud(fake, f"/repositories/{CLOUD_REPO}", _bearer()).status == 200
+    assert _cloud(fake, f"/repositories/{CLOUD_REPO}", _bearer()).status == 429
+    fake.redirect_to = "https://elsewhere.sandbox.test/2.0/user"
+    moved = _cloud(fake, "/user", _bearer())
+    assert (moved.status, moved.headers["Location"]) == (301, fake.redirect_to)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "validation", "expected"),
+    [
+        ("https://bitbucket.org/acme/app.git", "Repo", None, ("acme", "app")),
+        ("https://bot@bitbucket.org/acme/app.git", "Repo", None, ("acme", "app")),
+        ("https://bitbucket.org/acme/app/src/main/", "Repo", None, ("acme", "app")),
+        ("git@bitbucket.org:acme/app.git", "Repo", None, ("acme", "app")),
+        ("https://bitbucket.org/acme", "Account", "app", ("acme", "app")),
+        ("https://bitbucket.org/acme", "Account", "acme/app.git", ("acme", "app")),
+        ("https://bitbucket.org", "Account", "acme/app", ("acme", "app")),
+        ("https://bitbucket.org/acme", "Account", None, None),
+        ("https://bitbucket.org/acme", "Repo", None, None),
+    ],
+)
+def test_cloud_repository(url: str, kind: str, validation: str | None, expected: Any):
+    spec = ScmSpec(url, kind, validation, "Http", None)
+    connector = Connector("bb", "bb", "Bitbucket", ScopeId(), "c.yaml", 1, spec)
+    assert cloud_repository(connector) == expected
+
+
+def test_cloud_api_base_and_the_api_url_override():
+    spec = ScmSpec("https://bitbucket.org/acme/app.git", "Repo", None, "Http", None)
+    connector = Connector("bb", "bb", "Bitbucket", ScopeId(), "c.yaml", 1, spec)
+    base = api_endpoint(connector)
+    assert base is not None and base.url == "https://api.bitbucket.org/2.0"
+    override = {"bitbucket": {"apiUrl": "https://bb-api.sandbox.test:8443/2.0"}}
+    moved = api_endpoint(connector, override)
+    assert moved is not None and (moved.host, moved.port, moved.path) == (
+        "bb-api.sandbox.test",
+        8443,
+        "/2.0",
+    )
+    # the override is also where the network checks go
+    hosts = {e.host for e in endpoints_for(connector, override)}
+    assert hosts == {"bitbucket.org", "bb-api.sandbox.test"}
+
+
+def test_cloud_app_password_passes_auth_and_permissions(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_user("bot", APP_PASSWORD, repositories={CLOUD_REPO})
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url),
+        settings=cloud_settings(server.url),
+        secrets={REF: APP_PASSWORD},
+    )
+    evidence = run.assert_passed("bbc", "auth")
+    assert evidence["flavour"] == "Bitbucket Cloud"
+    assert evidence["username"] == "bot" and evidence["account_id"]
+    assert evidence["api"].endswith("/2.0/user")
+    assert run.assert_passed("bbc", "permissions")["repository"] == CLOUD_REPO
+    assert fake.authorized_requests("/user") >= 1
+    assert fake.authorized_requests(f"/repositories/{CLOUD_REPO}") >= 1
+    _never_leaks(run, APP_PASSWORD)
+
+
+def test_cloud_access_token_passes_auth_and_permissions(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    doc = bitbucket_cloud("bbc", server.url, password_ref="account.bb_pw", api="oauth")
+    run = run_connectors(
+        doc,
+        settings=cloud_settings(server.url),
+        secrets={REF: ACCESS_TOKEN, "account.bb_pw": "unused-http-password"},
+    )
+    evidence = run.assert_passed("bbc", "auth")
+    assert evidence["credential"] == "access token (Bearer)"
+    # /user wants the account scope an access token lacks: accepted, with the reason noted
+    assert evidence["status"] == 403 and "accepted" in evidence["user_lookup"]
+    assert evidence["user_required_scopes"] == ["account"]
+    run.assert_passed("bbc", "permissions")
+    assert fake.authorized_requests(f"/repositories/{CLOUD_REPO}") >= 1
+    _never_leaks(run, ACCESS_TOKEN)
+
+
+def test_cloud_access_token_refused_on_user_is_judged_by_the_repository(
+    sb: Sandbox, run_connectors
+):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    fake.token_user_status = 401  # "not supported for this endpoint"
+    doc = bitbucket_cloud("bbc", server.url, api="oauth")
+    run = run_connectors(doc, settings=cloud_settings(server.url), secrets={REF: ACCESS_TOKEN})
+    evidence = run.assert_passed("bbc", "auth")
+    assert f"{CLOUD_REPO} accepted it (200)" in evidence["user_lookup"]
+    run.assert_passed("bbc", "permissions")
+    _never_leaks(run, ACCESS_TOKEN)
+
+
+def test_cloud_wrong_app_password_is_invalid_credentials(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_user("bot", "the-real-app-password", repositories={CLOUD_REPO})
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url),
+        settings=cloud_settings(server.url),
+        secrets={REF: APP_PASSWORD},
+    )
+    evidence = run.assert_failed("bbc", "auth", "invalid-credentials")
+    assert evidence["reference"] == REF
+    assert evidence["provider_error"] == BAD_BASIC
+    message = run.check("bbc", "auth")["message"]
+    assert "Bitbucket Cloud rejected account.bb_secret for bot: 401" in message
+    assert "not the e-mail address" in message
+    run.assert_blocked("bbc", "auth", "invalid-credentials", ["permissions"])
+    assert fake.authorized_requests(f"/repositories/{CLOUD_REPO}") == 0
+    _never_leaks(run, APP_PASSWORD, "the-real-app-password")
+
+
+def test_cloud_unknown_access_token_is_invalid_credentials(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_access_token("another-token", {CLOUD_REPO})
+    doc = bitbucket_cloud("bbc", server.url, api="oauth")
+    run = run_connectors(doc, settings=cloud_settings(server.url), secrets={REF: ACCESS_TOKEN})
+    evidence = run.assert_failed("bbc", "auth", "invalid-credentials")
+    assert evidence["provider_error"] == TOKEN_INVALID
+    _never_leaks(run, ACCESS_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("readable", "status", "provider_error"),
+    [
+        ({"acme/other"}, 403, "You do not have access to this repository."),
+        ({"acme/other"}, 404, f"Repository {CLOUD_REPO} not found"),
+    ],
+)
+def test_cloud_repository_not_readable_is_insufficient_permissions(
+    sb: Sandbox, run_connectors, readable: set[str], status: int, provider_error: str
+):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_user("bot", APP_PASSWORD, repositories=readable)
+    if status == 403:
+        fake.add_repository(CLOUD_REPO)  # exists, private, not readable by bot
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url),
+        settings=cloud_settings(server.url),
+        secrets={REF: APP_PASSWORD},
+    )
+    run.assert_passed("bbc", "auth")
+    evidence = run.assert_failed("bbc", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {CLOUD_REPO}"
+    assert evidence["provider_error"] == provider_error
+    assert evidence["repository_status"] == status
+    assert CLOUD_REPO in run.check("bbc", "permissions")["message"]
+    _never_leaks(run, APP_PASSWORD)
+
+
+def test_cloud_credential_without_the_repository_scope(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_user("bot", APP_PASSWORD, repositories={CLOUD_REPO}, scopes=["account"])
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url),
+        settings=cloud_settings(server.url),
+        secrets={REF: APP_PASSWORD},
+    )
+    evidence = run.assert_failed("bbc", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {CLOUD_REPO} (scope repository)"
+    assert evidence["granted"] == "account"
+    assert evidence["provider_error"] == LACKS_SCOPES
+
+
+def test_cloud_rate_limited_429(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud(rate_headers=True)
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    fake.limited = True
+    doc = bitbucket_cloud("bbc", server.url, api="oauth")
+    run = run_connectors(doc, settings=cloud_settings(server.url), secrets={REF: ACCESS_TOKEN})
+    evidence = run.assert_failed("bbc", "auth", "rate-limited")
+    assert evidence["retry_after"] is None  # Bitbucket Cloud documents no Retry-After
+    assert "Rate limit for this resource has been exceeded" in run.check("bbc", "auth")["message"]
+    run.assert_blocked("bbc", "auth", "rate-limited", ["permissions"])
+    _never_leaks(run, ACCESS_TOKEN)
+
+
+def test_cloud_rate_limited_on_the_repository_keeps_the_headers(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud(rate_headers=True, rate_limit=1000)
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    fake.budget = 1  # GET /user is answered, the repository call of permissions is not
+    doc = bitbucket_cloud("bbc", server.url, api="oauth")
+    run = run_connectors(doc, settings=cloud_settings(server.url), secrets={REF: ACCESS_TOKEN})
+    run.assert_passed("bbc", "auth")
+    evidence = run.assert_failed("bbc", "permissions", "rate-limited")
+    assert (evidence["limit"], evidence["resource"], evidence["near_limit"]) == (
+        "1000",
+        "api",
+        "true",
+    )
+

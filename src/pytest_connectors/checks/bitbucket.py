@@ -1,8 +1,10 @@
-"""Bitbucket Server / Data Center: ``auth`` (the credential is accepted by the REST API) and
-``permissions`` (the connector's repository is readable).
+"""Bitbucket Server / Data Center and Bitbucket Cloud: ``auth`` (the credential is accepted by
+the REST API) and ``permissions`` (the connector's repository is readable).
 
-API base: ``https://<host>[:port]/rest/api/1.0`` from the connector URL (``endpoints.py``).
-Bitbucket Cloud (``bitbucket.org``, API ``/2.0``) is not checked here: its items are skipped.
+API base: ``https://<host>[:port]/rest/api/1.0`` from the connector URL, and
+``https://api.bitbucket.org/2.0`` for a ``bitbucket.org`` URL (``endpoints.py``); the
+per-connector setting ``bitbucket: {apiUrl: ...}`` replaces it as given. The connector is judged
+as Bitbucket Cloud when its URL is on bitbucket.org or its API base ends in ``/2.0``.
 
 Credential: ``apiAccess`` when given (``UsernameToken``: Basic ``username:token``, the way a
 user's HTTP access token works; ``OAuth``: ``Authorization: Bearer <token>``, the only way a
@@ -15,10 +17,23 @@ authenticated caller, so a 200 proves the credential) and ``GET /application-pro
 a Bearer token (no user name to look up; Bitbucket rejects credentials it does not accept with
 401 on every path, this one included). The server version is noted either way.
 
+Bitbucket Cloud takes the same credentials: Basic ``username:app password`` (or the Atlassian
+e-mail with an API token) and ``Authorization: Bearer`` for a repository, project or workspace
+access token (``apiAccess`` ``OAuth``). ``auth`` calls ``GET /2.0/user``: 200 passes; a 403
+means the credential was accepted but lacks the ``account`` scope that endpoint needs (Harness
+does not need it), so it passes with a note; a 401 is ``invalid-credentials``, except that an
+access token refused on ``/user`` is tried on the connector's repository first (access tokens
+are not accepted everywhere). ``permissions`` calls ``GET
+/2.0/repositories/{workspace}/{repo_slug}``: 403 (private, no access, or a scope missing) and
+404 (no such repository, or not visible) are ``insufficient-permissions`` naming the repository.
+Docs: https://developer.atlassian.com/cloud/bitbucket/rest/intro/ (authentication) and
+https://developer.atlassian.com/cloud/bitbucket/rest/api-group-repositories/.
+
 No ``rate_limit`` check: Data Center rate limiting is an opt-in token bucket whose documentation
 promises only the ``429`` (with ``Retry-After``), no remaining-count headers on ordinary
-answers. A ``429`` on any call fails as ``rate-limited`` with ``retry_after`` and, when the
-server sends them, ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``.
+answers, and Bitbucket Cloud sends its ``X-RateLimit-*`` headers only to access tokens on some
+endpoints. A ``429`` on any call fails as ``rate-limited`` with ``retry_after`` and, when the
+server sends them, ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Resource`` / ``-NearLimit``.
 """
 
 from __future__ import annotations
@@ -27,7 +42,7 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from ..endpoints import Endpoint, api_endpoint
+from ..endpoints import Endpoint, EndpointError, api_endpoint
 from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
 from ..results import Failure, Skip
@@ -37,6 +52,7 @@ from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
 CLOUD_API_PATH = "/2.0"
+CLOUD_HOSTS = ("bitbucket.org", "www.bitbucket.org")
 
 
 def _credential(spec: ScmSpec) -> tuple[Credential, str] | None:
@@ -66,12 +82,24 @@ def _spec(ctx: CheckContext) -> ScmSpec:
 
 
 def _base(ctx: CheckContext) -> Endpoint:
-    base = api_endpoint(ctx.connector)
+    try:
+        base = api_endpoint(ctx.connector, ctx.expectations.provider)
+    except EndpointError as exc:
+        raise Failure(
+            "incorrect-endpoint", f"the Bitbucket API base is unusable: {exc}",
+            url=exc.url, problem=exc.problem,
+        ) from None  # fmt: skip
     if base is None:
         raise Skip("no Bitbucket API base can be derived from the connector")
-    if base.path.rstrip("/") == CLOUD_API_PATH:
-        raise Skip("Bitbucket Cloud (api.bitbucket.org/2.0) is not checked yet")
     return base
+
+
+def _is_cloud(ctx: CheckContext) -> bool:
+    """Bitbucket Cloud: a bitbucket.org URL, or an API base ending in ``/2.0``."""
+    spec = _spec(ctx)
+    host = (spec.url or "").split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host.split(":", 1)[0].lower()
+    return host in CLOUD_HOSTS or _base(ctx).path.rstrip("/").endswith(CLOUD_API_PATH)
 
 
 def _reference(ctx: CheckContext) -> str:
@@ -111,9 +139,13 @@ def _call(ctx: CheckContext, path: str) -> HttpResult:
 
 
 def provider_error(result: HttpResult) -> str:
-    """Bitbucket's own words: ``errors[0].message``, else the start of the body."""
+    """Bitbucket's own words: ``errors[0].message`` (Server), ``error.message`` (Cloud), else
+    the start of the body."""
     data = result.json()
     if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
+            return str(error["message"])
         errors = data.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             message = errors[0].get("message")
@@ -127,7 +159,12 @@ def _raise_if_throttled(result: HttpResult) -> None:
         return
     headers = result.headers
     evidence: dict[str, Any] = {"retry_after": headers.get("retry-after")}
-    for name, key in (("x-ratelimit-limit", "limit"), ("x-ratelimit-remaining", "remaining")):
+    for name, key in (
+        ("x-ratelimit-limit", "limit"),
+        ("x-ratelimit-remaining", "remaining"),
+        ("x-ratelimit-resource", "resource"),
+        ("x-ratelimit-nearlimit", "near_limit"),
+    ):
         if headers.get(name) is not None:
             evidence[key] = headers[name]
     raise Failure(
@@ -139,6 +176,9 @@ def _raise_if_throttled(result: HttpResult) -> None:
 
 
 def check_auth(ctx: CheckContext) -> None:
+    if _is_cloud(ctx):
+        _check_cloud_auth(ctx)
+        return
     _, username = _headers(ctx)
     path = f"/users/{quote(username.lower(), safe='')}" if username else "/application-properties"
     result = _call(ctx, path)
@@ -215,6 +255,9 @@ def repository_key(connector: Connector) -> tuple[str, str] | None:
 
 
 def check_permissions(ctx: CheckContext) -> None:
+    if _is_cloud(ctx):
+        _check_cloud_permissions(ctx)
+        return
     found = repository_key(ctx.connector)
     if found is None:
         raise Skip("the connector names no Bitbucket repository (project/repo)")
@@ -235,6 +278,163 @@ def check_permissions(ctx: CheckContext) -> None:
             missing=f"read access to {shown}",
             reference=_reference(ctx),
             provider_error=provider_error(result),
+        )
+    raise Failure(
+        "incorrect-endpoint", f"{result.url} answered {result.status} {provider_error(result)}",
+        url=result.url, problem=f"status {result.status}",
+    )  # fmt: skip
+
+
+# -- Bitbucket Cloud --------------------------------------------------------------------------
+
+
+def cloud_repository(connector: Connector) -> tuple[str, str] | None:
+    """(workspace, repository slug) of a Bitbucket Cloud connector.
+
+    ``https://[user@]bitbucket.org/<workspace>/<repo>[.git]`` (anything after the slug, such as
+    ``/src/main``, is ignored), ``git@bitbucket.org:<workspace>/<repo>.git``; an Account
+    connector's URL names the workspace and ``validationRepo`` the repository.
+    """
+    spec = connector.spec
+    assert isinstance(spec, ScmSpec) and spec.url
+    rest = spec.url.split("://", 1)[-1]
+    head, _, path = rest.partition("/")
+    if "://" not in spec.url and ":" in head:  # git@bitbucket.org:workspace/repo
+        path = head.split(":", 1)[1] + ("/" + path if path else "")
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if spec.connection_type == "Account":
+        if not spec.validation_repo:
+            return None
+        extra = [p for p in spec.validation_repo.split("/") if p]
+        parts = parts[:1] + extra[-1:] if parts else extra[-2:]
+    parts = [p.removesuffix(".git") for p in parts[:2]]
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def _cloud_repository_path(workspace: str, slug: str) -> str:
+    return f"/repositories/{quote(workspace, safe='')}/{quote(slug, safe='')}"
+
+
+def _scope_detail(result: HttpResult) -> tuple[list[str], list[str]]:
+    """(required, granted) scopes from a Cloud 403's ``error.detail``, when it lists them."""
+    data = result.json()
+    error = data.get("error") if isinstance(data, dict) else None
+    detail = error.get("detail") if isinstance(error, dict) else None
+    if not isinstance(detail, dict):
+        return [], []
+    required, granted = detail.get("required"), detail.get("granted")
+    return (
+        [str(s) for s in required] if isinstance(required, list) else [],
+        [str(s) for s in granted] if isinstance(granted, list) else [],
+    )
+
+
+def _token_accepted_elsewhere(ctx: CheckContext, refused: HttpResult) -> bool:
+    """An access token refused on ``/user`` may still be valid: try the repository."""
+    found = cloud_repository(ctx.connector)
+    if found is None:
+        return False
+    result = _call(ctx, _cloud_repository_path(*found))
+    if result.status == 401:
+        return False
+    ctx.note(
+        user_lookup=f"GET /user refused the access token ({provider_error(refused)}), but"
+        f" {found[0]}/{found[1]} accepted it ({result.status})",
+    )
+    return True
+
+
+def _check_cloud_auth(ctx: CheckContext) -> None:
+    _, username = _headers(ctx)
+    result = _call(ctx, "/user")
+    ctx.note(
+        api=result.url,
+        status=result.status,
+        flavour="Bitbucket Cloud",
+        credential="username + app password (Basic)" if username else "access token (Bearer)",
+    )
+    body = result.json()
+    body = body if isinstance(body, dict) else {}
+    if result.status == 200:
+        ctx.note(
+            username=body.get("username") or username,
+            display_name=body.get("display_name"),
+            account_id=body.get("account_id"),
+        )
+        return
+    if result.status == 403:
+        # Authenticated (a wrong credential is a 401), but /user wants the account scope,
+        # which Harness does not need.
+        required, granted = _scope_detail(result)
+        ctx.note(
+            username=username,
+            user_lookup=f"GET /user answered 403 {provider_error(result)}: the credential is"
+            " accepted, it only lacks the scope that endpoint needs",
+            user_required_scopes=required,
+            granted_scopes=granted,
+        )
+        return
+    if result.status == 401 and username is None and _token_accepted_elsewhere(ctx, result):
+        return
+    if result.status == 401:
+        message = provider_error(result)
+        hint = (
+            " (Bitbucket Cloud takes the Bitbucket username, not the e-mail address, with an"
+            " app password, or the Atlassian account e-mail with an API token)"
+            if username
+            else ""
+        )
+        raise Failure(
+            "invalid-credentials",
+            f"Bitbucket Cloud rejected {_reference(ctx)}"
+            + (f" for {username}" if username else "")
+            + f": 401 {message}{hint}",
+            reference=_reference(ctx),
+            provider_error=message,
+        )
+    if result.status == 404:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{result.url} answers 404: there is no Bitbucket Cloud API there",
+            url=result.url, problem="no Bitbucket Cloud REST API (2.0) at the API base",
+        )  # fmt: skip
+    raise Failure(
+        "incorrect-endpoint", f"{result.url} answered {result.status} {provider_error(result)}",
+        url=result.url, problem=f"status {result.status}",
+    )  # fmt: skip
+
+
+def _check_cloud_permissions(ctx: CheckContext) -> None:
+    found = cloud_repository(ctx.connector)
+    if found is None:
+        raise Skip("the connector names no Bitbucket Cloud repository (workspace/repository)")
+    shown = f"{found[0]}/{found[1]}"
+    result = _call(ctx, _cloud_repository_path(*found))
+    ctx.note(repository=shown, repository_status=result.status)
+    if result.status == 200:
+        body = result.json()
+        if isinstance(body, dict):
+            ctx.note(is_private=body.get("is_private"))
+        return
+    if result.status in (401, 403, 404):
+        # 403: private and not readable by this credential, or a scope is missing; 404: no such
+        # repository (or one this credential may not even see).
+        required, granted = _scope_detail(result)
+        missing = f"read access to {shown}"
+        if required:
+            missing += f" (scope {', '.join(required)})"
+        evidence: dict[str, Any] = {
+            "missing": missing,
+            "reference": _reference(ctx),
+            "provider_error": provider_error(result),
+        }
+        if granted:
+            evidence["granted"] = ", ".join(granted)
+        raise Failure(
+            "insufficient-permissions",
+            f"{_reference(ctx)} cannot read the repository {shown}"
+            f" ({result.status} {provider_error(result)})",
+            **evidence,
         )
     raise Failure(
         "incorrect-endpoint", f"{result.url} answered {result.status} {provider_error(result)}",

@@ -9,6 +9,7 @@ runs one of each server until interrupted. Needs the ``sandbox`` extra (trustme,
 from __future__ import annotations
 
 from .bitbucket import FakeBitbucket
+from .bitbucketcloud import FakeBitbucketCloud
 from .certs import VARIANTS, Variant
 from .core import Sandbox
 from .dnsserver import FAILURES, DnsServer, Failure, LookupFailed
@@ -31,6 +32,7 @@ __all__ = [
     "Endpoint",
     "Failure",
     "FakeBitbucket",
+    "FakeBitbucketCloud",
     "FakeGitHttp",
     "FakeGitHub",
     "FakeGitLab",

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .bitbucket import FakeBitbucket
+from .bitbucketcloud import FakeBitbucketCloud
 from .certs import VARIANTS, Pki, Variant
 from .dnsserver import DnsServer
 from .githttp import FakeGitHttp
@@ -341,4 +342,17 @@ class Sandbox:
         (``/rest/api/1.0``); ``kwargs`` go to :class:`FakeBitbucket` (``bucket``,
         ``rate_headers``, ``version``)."""
         fake = FakeBitbucket(**kwargs)
+        return self.https(name, variant=variant, latency=latency, handler=fake), fake
+
+    def bitbucket_cloud(
+        self,
+        name: str = "bitbucket-cloud.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeBitbucketCloud]:
+        """An HTTPS server answering as Bitbucket Cloud's REST API (``/2.0``); point a connector
+        at it with the setting ``bitbucket: {apiUrl: "<server url>/2.0"}``. ``kwargs`` go to
+        :class:`FakeBitbucketCloud` (``rate_headers``, ``rate_limit``)."""
+        fake = FakeBitbucketCloud(**kwargs)
         return self.https(name, variant=variant, latency=latency, handler=fake), fake
