@@ -647,3 +647,42 @@ def test_cloud_rate_limited_on_the_repository_keeps_the_headers(sb: Sandbox, run
         "true",
     )
 
+
+# -- credential safety: redirects to another origin -------------------------------------------
+
+
+def _nothing_reached(elsewhere: Any) -> None:
+    assert elsewhere.requests == 0  # the redirect was not followed
+    assert all(not r.headers.get("authorization") for r in elsewhere.received)
+
+
+def test_server_redirect_to_another_origin_never_carries_the_credential(
+    sb: Sandbox, run_connectors
+):
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD)
+    elsewhere = sb.https("collector.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/rest/api/1.0/users/bot"
+    run = run_connectors(bitbucket("bb", _repo_url(server.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("bb", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == f"redirect 301 to {fake.redirect_to}"
+    run.assert_blocked("bb", "auth", "incorrect-endpoint", ["permissions"])
+    _nothing_reached(elsewhere)
+    _never_leaks(run, PASSWORD)
+
+
+def test_cloud_redirect_to_another_origin_never_carries_the_credential(sb: Sandbox, run_connectors):
+    server, fake = sb.bitbucket_cloud()
+    fake.add_user("bot", APP_PASSWORD, repositories={CLOUD_REPO})
+    elsewhere = sb.https("collector.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/2.0/user"
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url),
+        settings=cloud_settings(server.url),
+        secrets={REF: APP_PASSWORD},
+    )
+    evidence = run.assert_failed("bbc", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == f"redirect 301 to {fake.redirect_to}"
+    assert fake.authorized_requests("/user") == 1  # asked once, not again elsewhere
+    _nothing_reached(elsewhere)
+    _never_leaks(run, APP_PASSWORD)

@@ -329,3 +329,23 @@ def test_oauth_api_access_uses_a_bearer_token(sb: Sandbox, run_connectors):
     run.assert_passed("gl", "auth")
     run.assert_passed("gl", "permissions")
     _never_leaks(run, TOKEN)
+
+
+# -- credential safety -----------------------------------------------------------------------
+
+
+def test_redirect_to_another_origin_never_carries_the_token(sb: Sandbox, run_connectors):
+    server, fake = sb.gitlab()
+    fake.add_token(TOKEN, username="bot", scopes=["api"], projects={PROJECT})
+    elsewhere = sb.https("collector.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/api/v4/user"
+    run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
+    evidence = run.assert_failed("gl", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == f"redirect 301 to {fake.redirect_to}"
+    run.assert_blocked("gl", "auth", "incorrect-endpoint", ["permissions", "rate_limit"])
+    assert fake.authorized_requests("/user") == 1  # asked once, not again elsewhere
+    assert elsewhere.requests == 0  # the redirect was not followed
+    for request in elsewhere.received:
+        assert not request.headers.get("authorization")
+        assert not request.headers.get("private-token")
+    _never_leaks(run, TOKEN)

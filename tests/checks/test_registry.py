@@ -192,3 +192,51 @@ def test_anonymous_allowed(sb: Sandbox, run_connectors):
     run = run_connectors(registry_connector("reg", server.url, anonymous=True))
     run.assert_passed("reg", "auth")
     assert fake.token_requests and fake.token_requests[-1].user is None
+
+
+# -- credential safety -----------------------------------------------------------------------
+
+
+def test_fake_redirects_every_path_or_only_the_listed_ones():
+    fake = FakeRegistry()
+    fake.add_user("bot", PASSWORD)
+    fake.redirect_to = "https://elsewhere.sandbox.test/v2/"
+    moved = _get(fake, "/v2/", _basic("bot", PASSWORD))
+    assert (moved.status, moved.headers["Location"]) == (307, fake.redirect_to)
+    fake.redirect_paths = frozenset({"/token"})
+    assert _get(fake, "/v2/").status == 401  # the challenge, as usual
+    assert _get(fake, "/token?service=registry.sandbox.test").status == 307
+
+
+def _nothing_reached(elsewhere: Any) -> None:
+    assert elsewhere.requests == 0  # the redirect was not followed
+    assert all(not r.headers.get("authorization") for r in elsewhere.received)
+
+
+def test_registry_redirect_never_carries_the_password(sb: Sandbox, run_connectors):
+    server, fake = sb.registry(token_server=False)
+    fake.add_user("bot", PASSWORD)
+    elsewhere = sb.https("mirror.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/v2/"
+    run = run_connectors(registry_connector("reg", server.url), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("reg", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == f"redirect 307 to {fake.redirect_to}"
+    sent = [r for r in fake.requests if r[2]]  # those that carried the credential
+    assert sent == [("GET", "/v2/", True)]  # asked once, not again elsewhere
+    _nothing_reached(elsewhere)
+    _never_leaks(run, PASSWORD)
+
+
+def test_token_server_redirect_never_carries_the_password(sb: Sandbox, run_connectors):
+    server, fake = sb.registry()
+    fake.add_user("bot", PASSWORD)
+    elsewhere = sb.https("auth-elsewhere.sandbox.test")
+    fake.redirect_to = f"{elsewhere.url}/token"
+    fake.redirect_paths = frozenset({"/token"})  # /v2/ challenges as usual
+    run = run_connectors(registry_connector("reg", server.url), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("reg", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == f"redirect 307 to {fake.redirect_to}"
+    assert evidence["token_realm"] == f"{server.url}/token"
+    assert fake.issued == 0 and not fake.token_requests
+    _nothing_reached(elsewhere)
+    _never_leaks(run, PASSWORD)

@@ -75,6 +75,8 @@ class FakeBitbucket:
     the Data Center documentation found does not promise, so the checks only use them when
     present. The bucket does not refill by itself (``rate()`` sets it again).
 
+    With ``redirect_to`` set, every request answers ``301 Location: <redirect_to>``.
+
     ``requests`` lists ``(method, path without query, whether credentials were sent)``:
     passwords and tokens are never stored outside the credential tables.
 
@@ -116,6 +118,7 @@ class FakeBitbucket:
         self.rate_headers = rate_headers
         self.limited = False
         self.retry_after = 5
+        self.redirect_to: str | None = None
         self.requests: list[tuple[str, str, bool]] = []
         self._left: dict[str, int] = {}
 
@@ -174,6 +177,8 @@ class FakeBitbucket:
         header = request.headers.get("authorization")
         with self._lock:
             self.requests.append((request.method, path, header is not None))
+            if self.redirect_to is not None:
+                return SandboxResponse(301, {"Location": self.redirect_to}, b"")
             if header is None:
                 return self._route(request.method, path, None)
             principal = self._authenticate(header)

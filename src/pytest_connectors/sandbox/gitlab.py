@@ -84,6 +84,8 @@ class FakeGitLab:
     ``limited = True``, requests answer ``429`` "Retry later" with ``Retry-After`` (seconds)
     and the same headers. The window refills when its reset time passes.
 
+    With ``redirect_to`` set, every request answers ``301 Location: <redirect_to>``.
+
     ``requests`` lists ``(method, path without query, whether a token header was sent)``:
     token values are never stored outside the token table.
 
@@ -132,6 +134,7 @@ class FakeGitLab:
         self.rate_headers = rate_headers
         self.limited = False
         self.retry_after = 60
+        self.redirect_to: str | None = None
         self.requests: list[tuple[str, str, bool]] = []
 
     # -- configuration ---------------------------------------------------------------------
@@ -197,6 +200,8 @@ class FakeGitLab:
         token = _token_from(request.headers)
         with self._lock:
             self.requests.append((request.method, path, token is not None))
+            if self.redirect_to is not None:
+                return SandboxResponse(301, {"Location": self.redirect_to}, b"")
             self._refill()
             return self._route(request.method, path, token)
 

@@ -58,6 +58,10 @@ class FakeRegistry:
     Every ``/v2/`` answer carries ``Docker-Distribution-API-Version: registry/2.0``. Anything
     else is ``404`` with a V2 error body ``{"errors": [{"code": "NOT_FOUND", ...}]}``.
 
+    With ``redirect_to`` set, requests answer ``307 Location: <redirect_to>`` (a registry
+    behind a misconfigured load balancer): every request, or with ``redirect_paths`` only
+    those for the listed paths (e.g. ``{"/token"}``, the token server alone).
+
     ``requests`` lists ``(method, path without query, whether an Authorization header was
     sent)``; ``token_requests`` the token server's :class:`TokenRequest` s. Passwords are only
     kept in the user table; issued tokens (random, made up by the fake) in the token table.
@@ -96,6 +100,8 @@ class FakeRegistry:
         self.anonymous = anonymous
         self.expires_in = expires_in
         self.realm = realm  # token URL; None: https://<Host header>/token
+        self.redirect_to: str | None = None
+        self.redirect_paths: frozenset[str] | None = None  # None: every path
         self.requests: list[tuple[str, str, bool]] = []
         self.token_requests: list[TokenRequest] = []
 
@@ -129,6 +135,10 @@ class FakeRegistry:
         header = request.headers.get("authorization")
         with self._lock:
             self.requests.append((request.method, path, header is not None))
+            if self.redirect_to is not None and (
+                self.redirect_paths is None or path in self.redirect_paths
+            ):
+                return SandboxResponse(307, {"Location": self.redirect_to}, b"")
             if request.method not in ("GET", "HEAD"):
                 return _not_found()
             if path in ("/v2", "/v2/"):
