@@ -17,6 +17,7 @@ from .githttp import FakeGitHttp
 from .github import FakeGitHub
 from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .kubernetes import FakeKubernetes, issue_client_cert
 from .limits import LimitServer
 from .netutil import SandboxUnavailable, is_loopback
 from .proxy import Proxy
@@ -36,6 +37,7 @@ __all__ = [
     "FakeGitHttp",
     "FakeGitHub",
     "FakeGitLab",
+    "FakeKubernetes",
     "FakeRegistry",
     "Handler",
     "HttpServer",
@@ -51,4 +53,5 @@ __all__ = [
     "Tunnel",
     "Variant",
     "is_loopback",
+    "issue_client_cert",
 ]

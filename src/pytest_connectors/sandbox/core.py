@@ -23,6 +23,7 @@ from .githttp import FakeGitHttp
 from .github import FakeGitHub
 from .gitlab import FakeGitLab
 from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .kubernetes import FakeKubernetes
 from .limits import LimitMode, LimitServer
 from .netutil import LOOPBACK, close_all, normalize_name
 from .proxy import Proxy
@@ -127,8 +128,11 @@ class Sandbox:
         variant: Variant = "ok",
         latency: float = 0.0,
         handler: Handler | None = None,
+        client_ca: str | None = None,
     ) -> HttpServer:
-        """A TLS server presenting the ``variant`` certificate (see ``VARIANTS``)."""
+        """A TLS server presenting the ``variant`` certificate (see ``VARIANTS``). With
+        ``client_ca`` (PEM) it asks for a client certificate and verifies one against it
+        (``SandboxRequest.peer_cert``)."""
         if variant not in VARIANTS:
             raise ValueError(f"unknown TLS variant {variant!r}; one of: {', '.join(VARIANTS)}")
         pki, _ = self._started()
@@ -139,6 +143,9 @@ class Sandbox:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert_file = served.write(self.dir / f"server-{next(self._ids)}.pem")
         context.load_cert_chain(str(cert_file))
+        if client_ca is not None:
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cadata=client_ca)
         server = HttpServer(
             name,
             context=context,
@@ -271,6 +278,22 @@ class Sandbox:
         :class:`FakeGitLab` (``limit``, ``remaining``, ``reset_in``, ``rate_headers``)."""
         fake = FakeGitLab(**kwargs)
         return self.https(name, variant=variant, latency=latency, handler=fake), fake
+
+    def kubernetes(
+        self,
+        name: str = "k8s.sandbox.test",
+        variant: Variant = "ok",
+        latency: float = 0.0,
+        client_ca: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[HttpServer, FakeKubernetes]:
+        """An HTTPS kube-apiserver fake (:class:`FakeKubernetes`; ``kwargs`` go to it) that
+        asks for client certificates and verifies them against ``client_ca`` (PEM; default the
+        sandbox CA: ``issue_client_cert(sb.ca, user)`` makes one)."""
+        fake = FakeKubernetes(**kwargs)
+        ca = client_ca if client_ca is not None else self.ca.cert_pem.bytes().decode()
+        server = self.https(name, variant=variant, latency=latency, handler=fake, client_ca=ca)
+        return server, fake
 
     def registry(
         self,

@@ -28,6 +28,8 @@ class SandboxRequest:
     path: str
     headers: dict[str, str]
     body: bytes = b""
+    #: The verified client certificate (``ssl.getpeercert()``) of a server that asks for one.
+    peer_cert: dict[str, Any] | None = None
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -181,7 +183,8 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
-        request = SandboxRequest(self.command, self.path, headers, body)
+        peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+        request = SandboxRequest(self.command, self.path, headers, body, peer or None)
         owner.remember(request)
         try:
             response = owner.handler(request)
