@@ -109,6 +109,8 @@ EVIDENCE_KEYS: Mapping[str, str] = {
     "manager": "reference of the secret-manager connector",
     "vault_url": "the secret manager's base URL",
     "state": "the health state reported: sealed, uninitialised, standby, unreachable",
+    "vault_path": "the path a secret reference names inside the Vault connector's engine",
+    "vault_problem": "what Vault answered when the secret was read",
 }
 
 #: Connector types that have live checks; a type-limited step may only name these.
@@ -441,7 +443,7 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 "No configured secret source returned a non-empty value for a secret the "
                 "connector references, so the connector cannot authenticate."
             ),
-            evidence=("reference", "sources", "env_var"),
+            evidence=("reference", "sources", "env_var", "manager", "vault_path", "vault_problem"),
             steps=(
                 Step(
                     "Make sure `{reference}` exists in Harness at the scope its prefix names "
@@ -458,6 +460,13 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "Or export `{env_var}` in the environment of the test run (from your CI's "
                     "secret store, never committed).",
                     requires=("env_var",),
+                ),
+                Step(
+                    "The `secret:` document points at `{vault_path}` in the Vault connector "
+                    "`{manager}`, which answered: {vault_problem}. Check with `vault kv get`, "
+                    "using that connector's token, that the path and the key exist and that "
+                    "the token may read them.",
+                    requires=("manager", "vault_path", "vault_problem"),
                 ),
                 Step(
                     "If the value is kept in an external secret manager (`valueType: Reference`), "

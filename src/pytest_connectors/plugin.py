@@ -20,6 +20,7 @@ from . import hookspecs
 from .checks import builtin as builtin_checks
 from .checks.context import CollectContext, RunOptions
 from .checks.engine import CheckEngine
+from .checks.vault_source import VaultSecretSource
 from .delegate import (
     DelegateContext,
     build_delegate_context,
@@ -343,6 +344,7 @@ def connectors_engine(
         options,
         has_proxy=connectors_delegate.proxy is not None,
     )
+    connectors_secrets.add_source_before_hook(VaultSecretSource(engine))
     yield engine
     engine.close()
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .masking import MASKER
 from .refs import Reference, Scope, ScopeId
@@ -63,7 +63,24 @@ class SecretAddress:
 
 
 class SecretSourceError(Exception):
-    """A source knows the secret but cannot produce it (e.g. a missing file)."""
+    """A source knows the secret but cannot produce it (e.g. a missing file).
+
+    ``evidence`` holds facts for the report (no secret values): e.g. the secret manager and
+    the path that was asked.
+    """
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        super().__init__(message)
+        self.evidence: dict[str, Any] = evidence
+
+
+class SecretDeferred(SecretSourceError):
+    """A source has the secret but does not read it in this run (``--connectors-offline``)."""
+
+
+class SecretManagerDown(SecretSourceError):
+    """The secret manager holding the secret is sealed, not initialised, a standby, or
+    unreachable: ``evidence`` has ``manager``, ``vault_url`` and ``state``."""
 
 
 class SecretSource(Protocol):
@@ -71,14 +88,33 @@ class SecretSource(Protocol):
 
     def lookup(self, address: SecretAddress) -> str | None: ...
 
-    def describe(self, address: SecretAddress) -> str: ...
+    def describe(self, address: SecretAddress) -> str:
+        """What was asked, for the report; empty when this source has nothing to do with
+        ``address`` (it is then left out of the list)."""
+        ...
 
 
 class SecretNotFound(Exception):
-    def __init__(self, address: SecretAddress, asked: list[str]) -> None:
+    def __init__(
+        self,
+        address: SecretAddress,
+        asked: list[str],
+        problems: list[SecretSourceError] | None = None,
+    ) -> None:
         super().__init__(f"secret {address.describe()} not found; asked: {'; '.join(asked)}")
         self.address = address
         self.asked = asked
+        self.problems = list(problems or [])
+
+    @property
+    def manager_down(self) -> SecretManagerDown | None:
+        """The secret manager that holds the secret but is unhealthy, if that is the cause."""
+        return next((p for p in self.problems if isinstance(p, SecretManagerDown)), None)
+
+    @property
+    def deferred(self) -> bool:
+        """Only a source that does not read in this run has it (offline): not an error."""
+        return bool(self.problems) and all(isinstance(p, SecretDeferred) for p in self.problems)
 
 
 def _file_candidates(address: SecretAddress) -> list[str]:
@@ -183,6 +219,11 @@ class SecretChain:
         self.sources = list(sources)
         self._cache: dict[SecretAddress, Secret | SecretNotFound] = {}
 
+    def add_source_before_hook(self, source: SecretSource) -> None:
+        """Adds ``source`` before the hook source (the hook is asked last), else at the end."""
+        hooks = [i for i, s in enumerate(self.sources) if isinstance(s, HookSource)]
+        self.add_source(source, hooks[0] if hooks else None)
+
     def add_source(self, source: SecretSource, index: int | None = None) -> None:
         self.sources.insert(len(self.sources) if index is None else index, source)
         self._cache.clear()
@@ -207,16 +248,20 @@ class SecretChain:
 
     def _lookup(self, address: SecretAddress) -> Secret | SecretNotFound:
         asked: list[str] = []
+        problems: list[SecretSourceError] = []
         for source in self.sources:
             try:
                 value = source.lookup(address)
             except SecretSourceError as exc:
                 asked.append(f"{source.describe(address)}: {exc}")
+                problems.append(exc)
                 continue
             if value is None:
-                asked.append(source.describe(address))
+                described = source.describe(address)
+                if described:  # a source with nothing to say about this secret stays silent
+                    asked.append(described)
             elif value == "":
                 asked.append(f"{source.describe(address)}: empty value")
             else:
                 return Secret(value, address.ref, source.name)
-        return SecretNotFound(address, asked)
+        return SecretNotFound(address, asked, problems)

@@ -156,7 +156,9 @@ def _collected(result: pytest.RunResult) -> set[str]:
     return {line for line in result.outlines if "::" in line and "[" in line}
 
 
-NETWORK_CHECKS = ("dns", "tcp", "tls", "latency", "auth", "permissions", "rate_limit", "ping")
+NETWORK_CHECKS = (
+    "dns", "tcp", "tls", "latency", "health", "auth", "permissions", "rbac", "rate_limit", "ping",
+)  # fmt: skip
 
 
 @pytest.mark.online  # only --collect-only and -m definition runs: nothing leaves the host
@@ -181,7 +183,7 @@ def test_dash_m_selects_by_phase(
     assert ping_items <= network
     assert all(item.rsplit("[", 1)[1].rstrip("]") in NETWORK_CHECKS for item in network)
     connectivity = pytester.runpytest(CONNECTORS, "--collect-only", "-q", "-m", "connectivity")
-    connectivity_checks = ("dns", "tcp", "tls", "latency", "ping")
+    connectivity_checks = ("dns", "tcp", "tls", "latency", "health", "ping")
     assert _collected(connectivity) == {
         item for item in network if item.rsplit("[", 1)[1].rstrip("]") in connectivity_checks
     }

@@ -25,6 +25,10 @@ from . import CheckRegistry, network
 from .context import CheckContext, CollectContext, RunOptions
 
 
+class CheckCycle(Exception):
+    """A check asked (through a secret source) for a result that is being computed."""
+
+
 @dataclass
 class CheckEngine:
     registry: CheckRegistry
@@ -37,6 +41,7 @@ class CheckEngine:
     _results: dict[tuple[str, int, str], CheckResult | BaseException] = field(default_factory=dict)
     _prober: Prober | None = None
     _prefetched: set[tuple[str, int]] = field(default_factory=set)
+    _running: set[tuple[str, int, str]] = field(default_factory=set)
 
     @property
     def collect_context(self) -> CollectContext:
@@ -84,10 +89,17 @@ class CheckEngine:
     def result(self, connector: Connector, name: str) -> CheckResult:
         key = (connector.file, connector.line, name)
         if key not in self._results:
+            if key in self._running:
+                raise CheckCycle(f"{connector.ref}[{name}] depends on its own result")
+            self._running.add(key)
             try:
                 self._results[key] = self._evaluate(connector, name)
+            except CheckCycle:
+                raise  # not this check's result: the one that closed the cycle handles it
             except Exception as exc:  # a bug in a check: re-raised for every item that asks
                 self._results[key] = exc
+            finally:
+                self._running.discard(key)
         outcome = self._results[key]
         if isinstance(outcome, BaseException):
             raise outcome
@@ -112,6 +124,10 @@ class CheckEngine:
             ):
                 return result.skip_reason
         return None
+
+    def context(self, connector: Connector) -> CheckContext:
+        """A fresh context for ``connector`` (e.g. for a secret source that reads through it)."""
+        return self._context(connector)
 
     def _context(self, connector: Connector) -> CheckContext:
         return CheckContext(

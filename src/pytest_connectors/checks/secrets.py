@@ -15,22 +15,40 @@ from .shapes import check_shape
 _PASSPHRASE_FIELD = "clientKeyPassphraseRef"
 
 
-def _resolve(ctx: CheckContext, secret_ref: SecretRef) -> Secret | None:
+def _resolve(ctx: CheckContext, secret_ref: SecretRef, deferred: list[str]) -> Secret | None:
     reference = secret_ref.reference
     if reference.problem or reference.scope_problem(ctx.connector.scope):
         return None  # the references check names this; nothing to look up
     try:
         return ctx.secrets.resolve(reference, ctx.connector.scope)
     except SecretNotFound as missing:
-        ctx.fail(
-            "secret-not-found",
-            f"{secret_ref.field_path} (line {secret_ref.line}): no source has the secret"
-            f" {missing.address.describe()} (reference '{reference.raw}')",
-            reference=reference.raw,
-            field_path=secret_ref.field_path,
-            sources="; ".join(missing.asked),
-            env_var=env_var_name(missing.address),
-        )
+        where = f"{secret_ref.field_path} (line {secret_ref.line})"
+        down = missing.manager_down
+        if down is not None:
+            ctx.fail(
+                "secret-manager-unhealthy",
+                f"{where}: '{reference.raw}' is kept in {down.evidence.get('manager')},"
+                f" which is {down.evidence.get('state')}",
+                reference=reference.raw,
+                field_path=secret_ref.field_path,
+                **down.evidence,
+            )
+        elif missing.deferred:
+            deferred.append(reference.raw)  # kept in a secret manager: read only online
+        else:
+            facts: dict[str, Any] = {}
+            for problem in missing.problems:
+                facts.update(problem.evidence)
+            ctx.fail(
+                "secret-not-found",
+                f"{where}: no source has the secret {missing.address.describe()}"
+                f" (reference '{reference.raw}')",
+                reference=reference.raw,
+                field_path=secret_ref.field_path,
+                sources="; ".join(missing.asked),
+                env_var=env_var_name(missing.address),
+                **facts,
+            )
         return None
 
 
@@ -75,8 +93,9 @@ def _check_expiry(ctx: CheckContext, secret_ref: SecretRef, expires_at: str) -> 
 
 def check_secrets(ctx: CheckContext) -> None:
     resolved: dict[str, str] = {}
+    deferred: list[str] = []
     for secret_ref in ctx.connector.secret_refs:
-        secret = _resolve(ctx, secret_ref)
+        secret = _resolve(ctx, secret_ref, deferred)
         if secret is None:
             continue
         resolved[secret_ref.raw] = f"{secret.source}"
@@ -101,6 +120,8 @@ def check_secrets(ctx: CheckContext) -> None:
         if secret_ref.kind is SecretKind.K8S_SA_TOKEN and facts.get("expires_at"):
             _check_expiry(ctx, secret_ref, str(facts["expires_at"]))
     ctx.note(resolved_from=resolved)
+    if deferred:
+        ctx.note(not_read_offline=deferred)
 
 
 def _has_secret_refs(connector: Connector, collect: CollectContext) -> bool:

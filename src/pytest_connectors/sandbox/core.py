@@ -26,12 +26,14 @@ from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
 from .kubernetes import FakeKubernetes
 from .limits import LimitMode, LimitServer
 from .netutil import LOOPBACK, close_all, normalize_name
+from .openbao import Mode as OpenBaoMode
+from .openbao import OpenBao
 from .proxy import Proxy
 from .registry import FakeRegistry
 from .tcp import Blackhole, Endpoint, Refusing, Silent
 
 AIA_PATH = "/intermediate.crt"
-_Peer = TypeVar("_Peer", HttpServer, Endpoint, Silent)
+_Peer = TypeVar("_Peer", HttpServer, Endpoint, Silent, OpenBao)
 
 
 class Sandbox:
@@ -47,7 +49,7 @@ class Sandbox:
         self._pki: Pki | None = None
         self._dns: DnsServer | None = None
         self._aia: HttpServer | None = None
-        self._servers: list[HttpServer | Endpoint] = []
+        self._servers: list[HttpServer | Endpoint | OpenBao] = []
         self._proxies: list[tuple[Proxy, bool]] = []  # (proxy, follows new server ports)
         self._closed = False
         self._ids = itertools.count(1)
@@ -112,7 +114,7 @@ class Sandbox:
         return self._dir
 
     @property
-    def servers(self) -> list[HttpServer | Endpoint]:
+    def servers(self) -> list[HttpServer | Endpoint | OpenBao]:
         with self._lock:
             return list(self._servers)
 
@@ -223,6 +225,12 @@ class Sandbox:
             proxies = [proxy for proxy, _ in self._proxies]
         for proxy in proxies:
             proxy.allow_port(port)
+
+    def openbao(self, name: str = "vault.sandbox.test", mode: OpenBaoMode = "dev") -> OpenBao:
+        """A real OpenBao server (Vault API) whose TLS listener presents a sandbox-CA
+        certificate for ``name`` (see :class:`OpenBao` for ``mode``)."""
+        pki, _ = self._started()
+        return self._register(OpenBao(name, pki.issue("ok", name, None), self.dir, mode=mode))
 
     # -- internals -------------------------------------------------------------------------
 

@@ -1,0 +1,507 @@
+"""HashiCorp Vault (and OpenBao): ``health``, ``auth``, ``permissions``, through ``hvac``.
+
+* ``health``: ``GET /v1/sys/health`` — 200 active; 429 standby, 472/473 replication or
+  performance standby, 501 not initialised, 503 sealed → ``secret-manager-unhealthy``.
+* ``auth``: the token (``authToken``), an AppRole login (``appRoleId`` + ``secretId``) or the
+  Vault Agent's sink file (``sinkPath`` on this host), then ``auth/token/lookup-self``: a
+  refused token is ``invalid-credentials`` (Vault answers 403 alike for wrong, revoked and
+  expired tokens); a TTL that ends before ``renewalIntervalMinutes`` or within the warning
+  window is ``credentials-expiring``; an expiry in the past is ``credentials-expired``. AWS IAM
+  and Kubernetes auth need the delegate's own identity and are skipped with that reason.
+* ``permissions``: ``sys/capabilities-self`` on the paths the connector uses — a probe secret
+  under ``basePath`` in its engine (KV v2 through ``data/`` and ``metadata/``): ``read`` and
+  ``list`` when ``readOnly``, else also ``create``, ``update`` and ``delete`` (Harness writes a
+  validation secret there) — or the ``vault: {paths: {...}}`` expectation; missing ones are
+  ``insufficient-permissions``, each named with its path. The engine's type and KV version
+  (``sys/internal/ui/mounts``) are compared with ``secretEngineVersion``.
+
+Every request goes to the connector's own host through :func:`~..probes.sessions.pinned_session`
+(delegate resolvers, connector trust, proxy, no redirects). The namespace is sent as
+``X-Vault-Namespace``. One login per connector per run is reused by ``permissions`` and by
+:class:`VaultSecretSource`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import requests
+
+from ..endpoints import Endpoint
+from ..model import Connector, Credential, VaultSpec
+from ..probes.prober import Prober
+from ..probes.sessions import PinningError, pinned_session
+from ..results import Failure, Phase, Skip
+from . import Check
+from .api import is_loopback, secret_of
+from .context import CheckContext, CollectContext
+from .network import applies_to_network, endpoints, trust
+
+if TYPE_CHECKING:
+    import hvac
+
+EXTRA_HINT = "pip install 'pytest-connectors[vault]'"
+#: Harness writes this secret under ``basePath`` to validate a read-write connector.
+PROBE_SECRET = "harness_vault_validation"
+READ_ONLY_CAPABILITIES = ("read", "list")
+READ_WRITE_CAPABILITIES = ("create", "read", "update", "delete", "list")
+_HEALTH_STATES = {
+    429: "a standby node",
+    472: "a disaster-recovery secondary",
+    473: "a performance standby",
+    501: "not initialised",
+    503: "sealed",
+}
+_CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
+
+
+def _hvac() -> Any:
+    try:
+        import hvac
+    except ImportError:
+        raise Skip(f"the Vault checks need the hvac package: {EXTRA_HINT}") from None
+    return hvac
+
+
+def _spec(connector: Connector) -> VaultSpec:
+    spec = connector.spec
+    assert isinstance(spec, VaultSpec)
+    return spec
+
+
+def applies(connector: Connector, collect: CollectContext) -> bool:
+    return isinstance(connector.spec, VaultSpec) and applies_to_network(connector, collect)
+
+
+def _endpoint(ctx: CheckContext) -> Endpoint:
+    found = [e for e in endpoints(ctx) if e.role == "vault"]
+    if not found:
+        raise Skip("the connector has no vaultUrl to check")
+    return found[0]
+
+
+# -- talking to Vault ---------------------------------------------------------------------------
+
+
+def client(ctx: CheckContext, token: str | None = None, namespace: bool = True) -> hvac.Client:
+    """An hvac client for the connector's Vault (``token`` only when one is to be sent)."""
+    hvac = _hvac()
+    endpoint = _endpoint(ctx)
+    plain = endpoint.scheme == "http" and not is_loopback(endpoint.host)
+    if token is not None and plain and not ctx.options.allow_insecure:
+        raise Failure(
+            "insecure-transport",
+            f"{endpoint.url} is plain HTTP: the Vault token was not sent (allow it with"
+            " --connectors-allow-insecure)",
+            url=endpoint.url,
+        )
+    try:
+        session = pinned_session(ctx.prober, endpoint, trust(ctx))
+    except PinningError as exc:
+        raise Failure(
+            "dns-resolution-failed", str(exc), host=endpoint.host, reason=str(exc)
+        ) from None
+    spec = _spec(ctx.connector)
+    return hvac.Client(
+        url=endpoint.url.rstrip("/"),
+        token=token,
+        namespace=spec.namespace if namespace else None,
+        session=session,
+        timeout=ctx.prober.timeout,
+        allow_redirects=False,
+    )
+
+
+@contextlib.contextmanager
+def translated(ctx: CheckContext, doing: str) -> Iterator[None]:
+    """Transport trouble and Vault's own error statuses become named failures."""
+    hvac = _hvac()
+    endpoint = _endpoint(ctx)
+    url = endpoint.url.rstrip("/")
+    try:
+        yield
+    except hvac.exceptions.VaultDown as exc:
+        raise Failure(
+            "secret-manager-unhealthy",
+            f"{url} is sealed: {doing} is refused",
+            manager=ctx.connector.ref, vault_url=url, state="sealed", problem=str(exc).strip(),
+        ) from None  # fmt: skip
+    except hvac.exceptions.VaultNotInitialized as exc:
+        raise Failure(
+            "secret-manager-unhealthy",
+            f"{url} is not initialised: {doing} is refused",
+            manager=ctx.connector.ref, vault_url=url, state="not initialised",
+            problem=str(exc).strip(),
+        ) from None  # fmt: skip
+    except requests.exceptions.Timeout:
+        raise Failure(
+            "connection-timeout",
+            f"{url}: no answer within {ctx.prober.timeout:g} s while {doing}",
+            host=endpoint.host, timeout_s=ctx.prober.timeout, reason="timeout",
+        ) from None  # fmt: skip
+    except requests.exceptions.TooManyRedirects:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url} answers with a redirect; the token is never sent after one, so vaultUrl"
+            " must name the real address",
+            url=url, problem="redirect",
+        ) from None  # fmt: skip
+    except (requests.exceptions.ConnectionError, requests.exceptions.InvalidURL) as exc:
+        raise Failure(
+            "incorrect-endpoint", f"{url}: {doing} failed: {_short(exc)}", url=url,
+            problem=_short(exc),
+        ) from None  # fmt: skip
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Caused by ", "caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip("()' ")[:300]
+
+
+def _json(response: Any) -> dict[str, Any]:
+    if isinstance(response, dict):
+        return response
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# -- health -------------------------------------------------------------------------------------
+
+
+def check_health(ctx: CheckContext) -> None:
+    hvac_client = client(ctx, namespace=False)  # sys/health lives in the root namespace
+    url = _endpoint(ctx).url.rstrip("/")
+    with translated(ctx, "reading sys/health"):
+        response = hvac_client.sys.read_health_status(method="GET")
+    status = 200 if isinstance(response, dict) else int(response.status_code)
+    data = _json(response)
+    facts = {
+        key: data[key]
+        for key in ("version", "cluster_name", "initialized", "sealed", "standby")
+        if key in data
+    }
+    ctx.note(status=status, **facts)
+    if status == 200:
+        return
+    state = _HEALTH_STATES.get(status, f"answering {status}")
+    if status in (429, 472, 473):
+        cause = (
+            f"{url} is {state}: it serves reads only if it forwards them to the active node,"
+            " and writes not at all"
+        )
+    elif status in _HEALTH_STATES:
+        cause = f"{url} is {state}: no secret can be read from it"
+    else:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url}/v1/sys/health answers {status}: is vaultUrl a Vault server?",
+            url=url, problem=f"sys/health answered {status}",
+        )  # fmt: skip
+    raise Failure(
+        "secret-manager-unhealthy", cause, manager=ctx.connector.ref, vault_url=url, state=state,
+        status=status,
+    )  # fmt: skip
+
+
+# -- auth ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    method: str  # Token | AppRole | VaultAgent
+    lookup: dict[str, Any]
+
+
+#: One login per connector per run (keyed on the run's prober, like GitHub App tokens).
+_LOGINS: weakref.WeakKeyDictionary[Prober, dict[tuple[str, int], Login]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _credential(connector: Connector) -> Credential:
+    auth = _spec(connector).auth
+    if auth is None:
+        raise Skip("the connector has no Vault credential to check")
+    return auth
+
+
+def _token(ctx: CheckContext, credential: Credential) -> str:
+    hvac = _hvac()
+    if credential.kind == "Token":
+        return secret_of(ctx, credential, "authToken")[1].reveal()
+    if credential.kind == "AppRole":
+        role_id = str(credential.values.get("appRoleId") or "")
+        _, secret_id = secret_of(ctx, credential, "secretId")
+        approle = client(ctx, token=None)
+        try:
+            with translated(ctx, "logging in with AppRole"):
+                answer = approle.auth.approle.login(
+                    role_id=role_id, secret_id=secret_id.reveal(), use_token=False
+                )
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden) as exc:
+            raise Failure(
+                "invalid-credentials",
+                f"Vault refused the AppRole login of role id {role_id}: {_vault_errors(exc)}",
+                method="AppRole", role_id=role_id, problem=_vault_errors(exc),
+            ) from None  # fmt: skip
+        return str(answer["auth"]["client_token"])
+    if credential.kind == "VaultAgent":
+        sink = Path(str(credential.values.get("sinkPath") or ""))
+        try:
+            token = sink.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise Failure(
+                "invalid-credentials",
+                f"the Vault Agent sink file {sink} cannot be read on this host"
+                f" ({exc.strerror or exc}): is the agent running next to the delegate?",
+                method="VaultAgent", sink_path=str(sink),
+            ) from None  # fmt: skip
+        if not token:
+            raise Failure(
+                "invalid-credentials",
+                f"the Vault Agent sink file {sink} is empty",
+                method="VaultAgent", sink_path=str(sink),
+            )  # fmt: skip
+        return token
+    raise Skip(
+        f"{credential.kind} login needs the delegate's own {credential.kind} identity; this"
+        " run checks reachability, health and the secrets only"
+    )
+
+
+def _vault_errors(exc: BaseException) -> str:
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list) and errors:
+        return "; ".join(str(e).strip() for e in errors)
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def login(ctx: CheckContext) -> Login:
+    """The connector's token, checked with ``lookup-self`` (cached for the run)."""
+    key = (ctx.connector.file, ctx.connector.line)
+    cache = _LOGINS.setdefault(ctx.prober, {})
+    if key in cache:
+        return cache[key]
+    hvac = _hvac()
+    credential = _credential(ctx.connector)
+    token = _token(ctx, credential)
+    vault = client(ctx, token=token)
+    try:
+        with translated(ctx, "looking the token up"):
+            lookup = vault.auth.token.lookup_self()
+    except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized) as exc:
+        raise Failure(
+            "invalid-credentials",
+            f"Vault refused the {credential.kind} token on auth/token/lookup-self"
+            f" ({_vault_errors(exc)}): it is wrong, revoked or expired — Vault does not say which",
+            method=credential.kind, problem=_vault_errors(exc),
+            namespace=_spec(ctx.connector).namespace,
+        ) from None  # fmt: skip
+    found = Login(token, credential.kind, _json(lookup).get("data") or {})
+    cache[key] = found
+    return found
+
+
+def _expiry(lookup: dict[str, Any]) -> datetime | None:
+    raw = lookup.get("expire_time")
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def check_auth(ctx: CheckContext) -> None:
+    found = login(ctx)
+    lookup = found.lookup
+    ttl = int(lookup.get("ttl") or 0)
+    expires = _expiry(lookup)
+    renewable = bool(lookup.get("renewable"))
+    facts: dict[str, Any] = {
+        "method": found.method,
+        "policies": list(lookup.get("policies") or []),
+        "ttl_s": ttl,
+        "renewable": renewable,
+        "expires_at": expires.isoformat() if expires else None,
+        "namespace": lookup.get("namespace_path") or _spec(ctx.connector).namespace,
+    }
+    ctx.note(**facts)
+    if expires is None:
+        return  # no expiry (root or periodic-without-TTL tokens)
+    now = datetime.now(timezone.utc)
+    left_s = (expires - now).total_seconds()
+    if left_s <= 0:
+        ctx.fail(
+            "credentials-expired", f"the Vault token expired at {expires.isoformat()}", **facts
+        )
+        return
+    renewal = _spec(ctx.connector).renewal_interval_minutes
+    if renewal and renewable and left_s < renewal * 60:
+        ctx.warn(
+            "credentials-expiring",
+            f"the Vault token has {left_s:.0f} s left, less than renewalIntervalMinutes"
+            f" ({renewal} min): it expires before Harness renews it",
+            days_left=round(left_s / 86400, 3), **facts,
+        )  # fmt: skip
+        return
+    warning_days = ctx.settings.defaults.credentialExpiryWarningDays
+    if left_s <= warning_days * 86400 and not (renewable and renewal):
+        ctx.warn(
+            "credentials-expiring",
+            f"the Vault token expires at {expires.isoformat()} ({left_s / 86400:.1f} days left)"
+            + ("" if renewable else " and cannot be renewed"),
+            days_left=round(left_s / 86400, 3), **facts,
+        )  # fmt: skip
+
+
+# -- permissions --------------------------------------------------------------------------------
+
+
+def _engine(spec: VaultSpec) -> tuple[str, int]:
+    return (spec.engine_name or "secret").strip("/"), spec.engine_version or 2
+
+
+def required_paths(connector: Connector, expected: Any) -> dict[str, tuple[str, ...]]:
+    """Path → capabilities the connector needs (the ``vault.paths`` expectation wins)."""
+    if isinstance(expected, dict) and expected:
+        return {
+            str(path).strip("/"): tuple(str(c) for c in (caps or []))
+            for path, caps in expected.items()
+        }
+    spec = _spec(connector)
+    engine, version = _engine(spec)
+    base = spec.base_path.strip("/")
+    data_prefix = f"{engine}/data" if version == 2 else engine
+    list_prefix = f"{engine}/metadata" if version == 2 else engine
+    data_path = "/".join(p for p in (data_prefix, base, PROBE_SECRET) if p)
+    list_path = "/".join(p for p in (list_prefix, base) if p) + "/"
+    if spec.read_only:
+        return {data_path: ("read",), list_path: ("list",)}
+    return {data_path: ("create", "read", "update", "delete"), list_path: ("list",)}
+
+
+def _granted(have: list[str], want: str) -> bool:
+    if "deny" in have:
+        return False
+    return "root" in have or want in have
+
+
+def check_permissions(ctx: CheckContext) -> None:
+    hvac = _hvac()
+    found = login(ctx)
+    vault = client(ctx, token=found.token)
+    spec = _spec(ctx.connector)
+    expected = ctx.expectations.provider.get("vault", {}).get("paths")
+    wanted = required_paths(ctx.connector, expected)
+    try:
+        with translated(ctx, "asking sys/capabilities-self"):
+            answer = _json(
+                vault.adapter.post("/v1/sys/capabilities-self", json={"paths": list(wanted)})
+            )
+    except hvac.exceptions.Forbidden:
+        _capabilities_denied(ctx, found, wanted)
+    inner = answer.get("data")
+    data: dict[str, Any] = inner if isinstance(inner, dict) else answer
+    capabilities = {path: list(data.get(path) or []) for path in wanted}
+    missing = {
+        path: [c for c in caps if not _granted(capabilities[path], c)]
+        for path, caps in wanted.items()
+    }
+    missing = {path: caps for path, caps in missing.items() if caps}
+    ctx.note(capabilities=capabilities, required=dict(wanted))
+    if expected is None:
+        _check_engine(ctx, vault, hvac)
+    if missing:
+        shown = "; ".join(f"{', '.join(caps)} on {path}" for path, caps in missing.items())
+        raise Failure(
+            "insufficient-permissions",
+            f"the token's policies ({', '.join(found.lookup.get('policies') or []) or 'none'})"
+            f" lack {shown}"
+            + (" (readOnly connector)" if spec.read_only and expected is None else ""),
+            missing=[f"{path}: {', '.join(caps)}" for path, caps in missing.items()],
+            capabilities=capabilities,
+            policies=list(found.lookup.get("policies") or []),
+        )
+
+
+def _capabilities_denied(
+    ctx: CheckContext, found: Login, wanted: dict[str, tuple[str, ...]]
+) -> NoReturn:
+    """Even ``sys/capabilities-self`` was refused: usually a token of another namespace."""
+    spec = _spec(ctx.connector)
+    token_ns = str(found.lookup.get("namespace_path") or "").strip("/")
+    connector_ns = (spec.namespace or "").strip("/")
+    hint = ""
+    if token_ns != connector_ns:
+        hint = (
+            f": the token belongs to namespace '{token_ns or 'root'}' but the connector's"
+            f" requests go to '{connector_ns or 'root'}' (namespace field)"
+        )
+    raise Failure(
+        "insufficient-permissions",
+        f"Vault refused sys/capabilities-self, so the token can do nothing on the connector's"
+        f" paths{hint}",
+        missing=[f"{path}: {', '.join(caps)}" for path, caps in wanted.items()],
+        policies=list(found.lookup.get("policies") or []),
+        token_namespace=token_ns or "root",
+        namespace=connector_ns or "root",
+    )
+
+
+def _check_engine(ctx: CheckContext, vault: hvac.Client, hvac: Any) -> None:
+    spec = _spec(ctx.connector)
+    engine, version = _engine(spec)
+    try:
+        with translated(ctx, "reading the engine's mount"):
+            mount = _json(vault.adapter.get(f"/v1/sys/internal/ui/mounts/{engine}"))
+    except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest):
+        ctx.note(engine={"path": engine, "visible": False})
+        return  # no capability under the mount at all: the missing capabilities say so
+    data: dict[str, Any] = mount.get("data") or {}
+    kind = data.get("type")
+    actual = str((data.get("options") or {}).get("version") or "1") if kind == "kv" else None
+    ctx.note(engine={"path": engine, "type": kind, "kv_version": actual})
+    if kind is not None and kind != "kv":
+        raise Failure(
+            "incorrect-endpoint",
+            f"the secret engine '{engine}' is of type {kind}, not a KV engine",
+            url=_endpoint(ctx).url, problem=f"engine {engine} is {kind}",
+        )  # fmt: skip
+    if actual is not None and spec.engine_version and int(actual) != spec.engine_version:
+        raise Failure(
+            "incorrect-endpoint",
+            f"the secret engine '{engine}' is KV v{actual}, but secretEngineVersion says"
+            f" {spec.engine_version}: every read and write would use the wrong paths",
+            url=_endpoint(ctx).url, problem=f"KV v{actual} vs secretEngineVersion {version}",
+        )  # fmt: skip
+
+
+HEALTH = Check(
+    "health",
+    Phase.CONNECTIVITY,
+    check_health,
+    applies,
+    _CONNECTED,
+    network=True,
+    types=frozenset({"Vault"}),
+    description="the Vault server is initialised, unsealed and active (sys/health)",
+)
+
+PROVIDES = {"auth": check_auth, "permissions": check_permissions}
+APPLIES = applies
+
+__all__ = ["APPLIES", "HEALTH", "PROVIDES", "Login", "client", "login", "required_paths"]

@@ -1,0 +1,97 @@
+"""A ``requests`` session for SDK clients built on requests (hvac …), held to our network rules.
+
+* Names resolve through the delegate's resolvers: the request goes to the address the ``dns``
+  check pinned, while TLS still verifies (and sends SNI for) the real host name, like
+  ``curl --resolve``. Never the system resolver.
+* Trust is the connector's :class:`~.tls.Trust` (its CA alone, or the delegate bundle with the
+  system store), not requests' bundled CA list.
+* Through the delegate's proxy when the host is not exempt (the proxy resolves the name).
+* No redirects are followed and nothing is taken from the environment (``trust_env=False``),
+  so a credential never travels to another origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..endpoints import Endpoint
+from .prober import Prober
+from .tls import Trust
+
+
+class PinningError(requests.exceptions.ConnectionError):
+    """The host could not be resolved through the delegate's resolvers."""
+
+
+class _PinnedAdapter(HTTPAdapter):
+    def __init__(self, host: str, address: str | None, trust: Trust) -> None:
+        self._host = host
+        self._address = address
+        self._trust = trust
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        pool_kwargs["ssl_context"] = self._trust.context()
+        if self._address is not None:
+            pool_kwargs["server_hostname"] = self._host  # SNI and the hostname check
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Verification is the trust's SSL context: no CA file of requests' own."""
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        if parts.hostname != self._host:
+            raise requests.exceptions.InvalidURL(
+                f"this session only talks to {self._host}, not {parts.hostname}"
+            )
+        if self._address is not None:
+            shown = f"[{self._address}]" if ":" in self._address else self._address
+            netloc = f"{shown}:{parts.port}" if parts.port else shown
+            request.headers["Host"] = parts.netloc.rpartition("@")[2]
+            request.url = urlunsplit(parts._replace(netloc=netloc))
+        return super().send(request, **kwargs)
+
+
+def pinned_session(prober: Prober, endpoint: Endpoint, trust: Trust) -> requests.Session:
+    """A session that reaches ``endpoint``'s host only, as the rules above say.
+
+    Raises :class:`PinningError` when the name does not resolve through the delegate's
+    resolvers (the ``dns`` check names that; callers normally run after it passed).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.max_redirects = 0
+    proxies: Mapping[str, str] = {}
+    address: str | None = None
+    proxy = prober.delegate.proxy if prober.proxied(endpoint.host) else None
+    if proxy is None:
+        answer = prober.dns(endpoint.host).result()
+        if not answer.ok or not answer.addresses:
+            raise PinningError(f"{endpoint.host} does not resolve: {answer.error}")
+        address = answer.addresses[0]
+    else:
+        auth = ""
+        if proxy.user is not None or proxy.password is not None:
+            user = proxy.user.reveal() if proxy.user else ""
+            password = proxy.password.reveal() if proxy.password else ""
+            auth = f"{user}:{password}@"
+        url = f"{proxy.scheme}://{auth}{proxy.host}:{proxy.port}"
+        proxies = {"http": url, "https": url}
+    adapter = _PinnedAdapter(endpoint.host, address, trust)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.proxies.update(proxies)
+    return session
+
+
+__all__ = ["PinningError", "pinned_session"]

