@@ -416,3 +416,51 @@ def test_a_vault_token_kept_in_the_same_vault_is_named(
     )
     evidence = run.assert_failed("my_vault", "secrets", "secret-not-found")
     assert "kept in itself" in evidence["sources"]
+
+
+LEAKY_CONFTEST = """
+import logging
+
+from pytest_connectors import Check, Phase
+
+log = logging.getLogger("leaky")
+
+
+def leaky(ctx):
+    values = [ctx.secrets.resolve(r.reference, ctx.connector.scope).reveal()
+              for r in ctx.connector.secret_refs]
+    log.warning("values are %s", values)
+    print("stdout values", values)
+    raise RuntimeError("boom with " + ", ".join(values))
+
+
+def pytest_connectors_register_checks(registry):
+    registry.register(Check("leaky", Phase.AUTHENTICATION, leaky, needs=("secrets",)))
+"""
+
+
+def test_vault_token_and_vault_held_values_never_leak(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors, pytester: pytest.Pytester
+) -> None:
+    """Canaries: the Vault connector's token and a value read from OpenBao, pushed at every
+    output on purpose (a check that logs, prints and crashes with them, run with ``-vv -l``)."""
+    canary = "canary-vault-held-value-9d41e0"
+    url, token = _registry_with_vault_password(sb, bao, canary)
+    pytester.makeconftest(LEAKY_CONFTEST)
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        secrets={"account.vault_token": token},
+        args=["-vv", "-l", "--log-level=DEBUG", "--junitxml=junit.xml",
+              "--connectors-markdown=summary.md", "--connectors-bundle=bundle"],
+    )  # fmt: skip
+    assert "RuntimeError" in run.text and "values are ['***']" in run.text  # the leak was tried
+    run.assert_passed("reg", "auth")  # and the value really was read from OpenBao
+    artefacts = {"terminal": run.text, "report": json.dumps(run.report)}
+    for path in [pytester.path / "junit.xml", pytester.path / "summary.md",
+                 *sorted((pytester.path / "bundle").iterdir())]:  # fmt: skip
+        artefacts[path.name] = path.read_text(encoding="utf-8")
+    for name, text in artefacts.items():
+        assert canary not in text, f"the Vault-held value leaked into {name}"
+        assert token not in text, f"the Vault token leaked into {name}"
