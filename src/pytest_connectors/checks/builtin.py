@@ -11,7 +11,7 @@ from .definition import DEFINITION
 from .delegate import DELEGATE
 from .expressions import EXPRESSIONS
 from .latency import LATENCY
-from .provider import AUTH, PERMISSIONS, RATE_LIMIT
+from .provider import AUTH, PERMISSIONS, RATE_LIMIT, RBAC
 from .references import REFERENCES
 from .secrets import SECRETS
 from .tls import TLS
@@ -32,6 +32,7 @@ def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
         LATENCY,
         AUTH,
         PERMISSIONS,
+        RBAC,
         RATE_LIMIT,
         CONCURRENCY,
     ):

@@ -12,7 +12,7 @@ from types import ModuleType
 
 from ..model import Connector
 from ..results import Phase
-from . import Check, bitbucket, git, github, gitlab, registry
+from . import Check, bitbucket, git, github, gitlab, kubernetes, registry
 from .context import CheckContext, CollectContext
 
 PROVIDERS: dict[str, ModuleType] = {
@@ -21,6 +21,7 @@ PROVIDERS: dict[str, ModuleType] = {
     "Git": git,
     "DockerRegistry": registry,
     "Bitbucket": bitbucket,
+    "K8sCluster": kubernetes,
 }
 
 _CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
@@ -49,6 +50,10 @@ AUTH = _check("auth", Phase.AUTHENTICATION, _CONNECTED, "the provider accepts th
 PERMISSIONS = _check(
     "permissions", Phase.AUTHORIZATION, (*_CONNECTED, "auth"),
     "the credential can do what the connector is for",
+)  # fmt: skip
+RBAC = _check(
+    "rbac", Phase.AUTHORIZATION, (*_CONNECTED, "auth"),
+    "Kubernetes RBAC grants what Harness needs to deploy",
 )  # fmt: skip
 RATE_LIMIT = _check(
     "rate_limit", Phase.CAPACITY, (*_CONNECTED, "auth"), "headroom in the provider's rate limit"
