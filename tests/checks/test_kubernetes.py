@@ -385,6 +385,26 @@ def test_inherit_from_delegate_uses_this_hosts_kubeconfig(
     _never_leaks(run, CANARY)
 
 
+def test_inherit_from_delegate_kubeconfig_trust_is_judged_by_auth(
+    sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    server, fake = sb.kubernetes()
+    _cluster_admin(fake)
+    other = sb.https("other.sandbox.test", variant="self-signed")
+    config = _kubeconfig(pytester.path / "kubeconfig", server.url, other.chain_pems[0].decode(),
+                         jwt())  # fmt: skip
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    run = run_connectors(inherit("inherited"), ca_bundle=False)
+
+    # No tls item runs for InheritFromDelegate (no masterUrl): auth names the TLS problem.
+    evidence = run.assert_failed("inherited", "auth", "tls-untrusted-certificate")
+    assert evidence["ca_source"] == f"kubeconfig {config} certificate authority"
+    assert not fake.requests  # nothing was sent to a server the kubeconfig does not trust
+    _never_leaks(run, CANARY)
+
+
 def test_inherit_from_delegate_in_cluster_service_account(
     sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):
@@ -553,6 +573,62 @@ def test_bad_kubernetes_settings_are_named(sb: Sandbox, run_connectors):
     run.assert_passed("k8s", "auth")
     evidence = run.assert_failed("k8s", "rbac", "definition-invalid")
     assert "rules[0].resources" in evidence["problem"]
+
+
+def test_client_certificate_the_server_does_not_trust_is_invalid_credentials(
+    sb: Sandbox, run_connectors, assert_no_traceback
+):
+    import trustme
+
+    other = trustme.CA()  # the API server verifies client certificates against this CA only
+    server, fake = sb.kubernetes(client_ca=other.cert_pem.bytes().decode())
+    fake.grant_all("mallory")
+    cert, key = issue_client_cert(sb.ca, "mallory")
+    connector = k8s("cert", server.url, "ClientKeyCert", """
+        clientCertRef: account.k8s_cert
+        clientKeyRef: account.k8s_key
+    """)  # fmt: skip
+
+    run = run_connectors(connector, secrets={"account.k8s_cert": cert, "account.k8s_key": key})
+
+    run.assert_passed("cert", "tls")  # the server itself is fine
+    evidence = run.assert_failed("cert", "auth", "invalid-credentials")
+    assert evidence["reference"] == "account.k8s_cert"
+    assert "refused the client certificate" in run.check("cert", "auth")["message"]
+    run.assert_blocked("cert", "auth", "invalid-credentials", ["rbac"])
+    assert_no_traceback(run.result)
+
+
+def test_no_credential_reaches_any_artefact(sb: Sandbox, run_connectors, pytester: pytest.Pytester):
+    server, fake = sb.kubernetes()
+    fake.add_token(jwt(), SA_USER)
+    fake.grant(SA_USER, [""], ["pods"], ["get"])  # rbac fails: the failure text is long
+    fake.add_password("admin", PASSWORD)
+    cert, key = issue_client_cert(sb.ca, "carol")
+    key_body = key.splitlines()[1]
+    docs = [
+        service_account("sa", server.url),
+        k8s("basic", server.url, "UsernamePassword", "username: admin\npasswordRef: account.pw"),
+        k8s("cert", server.url, "ClientKeyCert",
+            "clientCertRef: account.crt\nclientKeyRef: account.key"),
+    ]  # fmt: skip
+    secrets = {TOKEN_REF: jwt(), "account.pw": PASSWORD, "account.crt": cert, "account.key": key}
+    args = ["-vv", "-l", "--tb=long", "--log-level=DEBUG", "--junitxml=junit.xml",
+            "--connectors-markdown=summary.md", "--connectors-bundle=bundle"]  # fmt: skip
+
+    run = run_connectors(*docs, secrets=secrets, args=args)
+
+    run.assert_failed("sa", "rbac", "k8s-rbac-denied")
+    run.assert_failed("basic", "rbac", "k8s-rbac-denied")
+    run.assert_failed("cert", "rbac", "k8s-rbac-denied")
+    artefacts = [run.text, json.dumps(run.report)]
+    artefacts += [(pytester.path / name).read_text() for name in ("junit.xml", "summary.md")]
+    artefacts += [path.read_text() for path in sorted((pytester.path / "bundle").iterdir())]
+    assert len(artefacts) > 4  # the bundles were written
+    basic = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    for text in artefacts:
+        for value in (CANARY, jwt().split(".")[2], PASSWORD, basic, key_body):
+            assert value not in text
 
 
 def test_api_server_throttling_is_rate_limited(sb: Sandbox, run_connectors):

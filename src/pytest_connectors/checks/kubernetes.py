@@ -527,7 +527,7 @@ def _api_failure(ctx: CheckContext, session: Session, exc: Any, what: str) -> Fa
 def _transport_failure(ctx: CheckContext, session: Session, exc: Exception, what: str) -> Failure:
     import urllib3
 
-    text = f"{type(exc).__name__}: {exc}"
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
     lowered = text.lower()
     evidence = {"host": session.host, "port": session.port, "reason": text}
     if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
@@ -536,7 +536,10 @@ def _transport_failure(ctx: CheckContext, session: Session, exc: Exception, what
             f"{session.url}: no answer to {what} within {ctx.prober.timeout:g} s",
             timeout_s=ctx.prober.timeout, **evidence,
         )  # fmt: skip
-    if session.client_cert and ("alert" in lowered or "reset" in lowered):
+    # A server that rejects a client certificate sends an alert or, with TLS 1.3, may just
+    # close the connection right after the handshake (EOF, reset) before any answer.
+    hangup = ("alert", "reset", "eof occurred", "aborted", "remote end closed", "broken pipe")
+    if session.client_cert and any(word in lowered for word in hangup):
         return Failure(
             "invalid-credentials",
             f"the API server at {session.url} refused the {session.credential} during the TLS"
@@ -576,6 +579,9 @@ def call(
     except session.k8s.exceptions.ApiException as exc:
         if exc.status in tolerate:
             return None
+        if not exc.status:  # the client wraps TLS errors as ApiException(status=0)
+            reason = " ".join(str(exc.reason or "").split())
+            raise _transport_failure(ctx, session, ssl.SSLError(reason), what) from None
         raise _api_failure(ctx, session, exc, what) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise _transport_failure(ctx, session, exc, what) from None
