@@ -349,7 +349,8 @@ def test_username_password_passes_and_a_wrong_password_fails(sb: Sandbox, run_co
     _never_leaks(run, PASSWORD, base64.b64encode(f"admin:{PASSWORD}".encode()).decode())
 
 
-def _kubeconfig(path: Path, server: str, ca_pem: str, token: str) -> Path:
+def _kubeconfig(path: Path, server: str, ca_pem: str, token: str | dict[str, str]) -> Path:
+    user = token if isinstance(token, dict) else {"token": token}
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -357,7 +358,7 @@ def _kubeconfig(path: Path, server: str, ca_pem: str, token: str) -> Path:
             "server": server,
             "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode(),
         }}],
-        "users": [{"name": "deployer", "user": {"token": token}}],
+        "users": [{"name": "deployer", "user": user}],
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "deployer"}}],
         "current-context": "sandbox",
     }  # fmt: skip
@@ -383,6 +384,36 @@ def test_inherit_from_delegate_uses_this_hosts_kubeconfig(
     assert "dns" not in run.checks("inherited")  # no masterUrl: no connectivity items
     assert len(fake.reviews) == DEPLOYER_PAIRS
     _never_leaks(run, CANARY)
+
+
+def test_inherit_from_delegate_kubeconfig_with_a_client_certificate(
+    sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    server, fake = sb.kubernetes()
+    fake.grant("dave", [""], ["pods"], ["get", "list"], namespace="ci")
+    cert, key = issue_client_cert(sb.ca, "dave")
+    user = {
+        "client-certificate-data": base64.b64encode(cert.encode()).decode(),
+        "client-key-data": base64.b64encode(key.encode()).decode(),
+    }
+    config = _kubeconfig(pytester.path / "kubeconfig", server.url, sb.ca_file.read_text(), user)
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]}]
+
+    run = run_connectors(
+        inherit("inherited"), ca_bundle=False,
+        settings=settings("account.inherited", namespace="ci", rules=rules),
+    )  # fmt: skip
+
+    assert run.assert_passed("inherited", "auth")["username"] == "dave"
+    evidence = run.assert_failed("inherited", "rbac", "k8s-rbac-denied")
+    assert evidence["denied"] == "delete pods"
+    role, binding = yaml.safe_load_all(evidence["rbac_yaml"])
+    assert binding["subjects"] == [
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "dave"}
+    ]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}]
 
 
 def test_inherit_from_delegate_kubeconfig_trust_is_judged_by_auth(

@@ -454,9 +454,17 @@ def _inherited_session(ctx: CheckContext, k8s: Any) -> Session:
         ca_source = delegate_trust.source
         context = delegate_trust.context()
         if configuration.cert_file and configuration.key_file:
-            cert_pem = Path(configuration.cert_file).read_bytes()
-            key_pem = Path(configuration.key_file).read_bytes()
-            _load_client_cert(context, cert_pem, key_pem, None)
+            try:
+                cert_pem = Path(configuration.cert_file).read_bytes()
+                key_pem = Path(configuration.key_file).read_bytes()
+                _load_client_cert(context, cert_pem, key_pem, None)
+            except (OSError, ValueError, TypeError, ssl.SSLError) as exc:
+                raise Failure(
+                    "invalid-credentials",
+                    f"InheritFromDelegate: the client certificate of the {source} cannot be"
+                    f" loaded ({type(exc).__name__})",
+                    provider_error=f"unreadable client certificate or key ({type(exc).__name__})",
+                ) from None
             client_cert = True
             name = _cert_common_name(cert_pem)
             identity = identity or (Subject("User", name) if name else None)
