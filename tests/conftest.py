@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpcore  # noqa: F401  (see below)
 import pytest
 
+from pytest_connectors.masking import MASKER
 from pytest_connectors.model import BrokenDocument, Connector
 from pytest_connectors.schema import build_connector
 from pytest_connectors.yamlload import load_documents
@@ -41,6 +42,13 @@ def item_outcomes(lines: list[str]) -> dict[str, str]:
             assert nodeid not in outcomes, f"node id reported twice: {nodeid}"
             outcomes[nodeid] = outcome
     return outcomes
+
+
+@pytest.fixture(autouse=True)
+def _isolated_masker() -> Iterator[None]:
+    """Secrets of one test's in-process runs do not mask the output of the next test's."""
+    with MASKER.isolated():
+        yield
 
 
 @pytest.fixture

@@ -127,14 +127,7 @@ class ConnectorItem(pytest.Function):
     def result(self, engine: CheckEngine) -> CheckResult:
         subject = self.subject
         if isinstance(subject, Connector):
-            skipped = engine.settings.expectations_for(subject.ref).skip
-            if self.check_name in skipped:
-                return CheckResult(
-                    self.check_name,
-                    Outcome.SKIPPED,
-                    skip_reason="skipped by the connector's pytestConnectors settings",
-                )
-            return engine.result(subject, self.check_name)
+            return engine.result(subject, self.check_name)  # settings' skips included
         if isinstance(subject, PipelineDocument):
             return pipeline_result(engine.inventory, subject)
         if isinstance(subject, SettingsEntry):

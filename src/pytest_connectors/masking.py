@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 MASK = "***"
@@ -56,6 +58,19 @@ class Masker:
         if isinstance(data, (list, tuple)):
             return [self.scrub_data(v) for v in data]
         return data
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Values registered inside the block are forgotten when it ends. For test suites whose
+        in-process runs (pytester) share this process: one run's secrets must not mask another
+        run's output."""
+        with self._lock:
+            values, pattern = set(self._values), self._pattern
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._values, self._pattern = values, pattern
 
     def contains_secret(self, text: str) -> bool:
         return self._pattern is not None and self._pattern.search(text) is not None

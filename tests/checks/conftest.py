@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import textwrap
 import time
@@ -60,8 +61,17 @@ requires_tinyproxy = pytest.mark.skipif(
 # -- connector YAML ---------------------------------------------------------------------------
 
 
+#: Marks a connector that only plays an endpoint (see :func:`vault`).
+ENDPOINT_ONLY = "# endpoint-only"
+#: The checks that need a real Vault API behind the endpoint.
+VAULT_API_CHECKS = ("health", "auth", "permissions")
+
+
 def vault(identifier: str, url: str, selectors: Sequence[str] = ("demo",)) -> str:
-    """A Vault connector (token auth) whose only endpoint is ``url``."""
+    """A Vault connector (token auth) whose only endpoint is ``url``, used as *an endpoint*:
+    ``run_connectors`` skips its Vault API checks (``VAULT_API_CHECKS``) through the settings,
+    since the server behind ``url`` is a plain sandbox server, not Vault. The marker comment is
+    the document's last line, so line numbers are unchanged."""
     return textwrap.dedent(
         f"""\
         connector:
@@ -72,8 +82,25 @@ def vault(identifier: str, url: str, selectors: Sequence[str] = ("demo",)) -> st
             vaultUrl: {url}
             authToken: account.tok
             delegateSelectors: [{", ".join(selectors)}]
+        {ENDPOINT_ONLY}
         """
     )
+
+
+def _endpoint_only_settings(docs: Sequence[str]) -> str | None:
+    refs = [
+        f"account.{match.group(1)}"
+        for doc in docs
+        if ENDPOINT_ONLY in doc
+        for match in [re.search(r"^  identifier: (\S+)$", doc, re.MULTILINE)]
+        if match
+    ]
+    if not refs:
+        return None
+    skip = ", ".join(VAULT_API_CHECKS)
+    lines = ["pytestConnectors:", "  connectors:"]
+    lines += [f"    {ref}: {{skip: [{skip}]}}" for ref in refs]
+    return "\n".join(lines) + "\n"
 
 
 def git_http(identifier: str, url: str) -> str:
@@ -288,6 +315,9 @@ def run_connectors(pytester: pytest.Pytester, sb: Sandbox) -> RunConnectors:
         (folder / "c.yaml").write_text("---\n".join(docs), encoding="utf-8")
         if settings is not None:
             (folder / "settings.yaml").write_text(settings, encoding="utf-8")
+        endpoint_only = _endpoint_only_settings(docs)
+        if endpoint_only is not None:
+            (folder / "endpoint-only.yaml").write_text(endpoint_only, encoding="utf-8")
         values = {"account.tok": SECRET_TOKEN, **(secrets or {})}
         secrets_file = pytester.path / f"secrets{n}.yaml"
         secrets_file.write_text(json.dumps(values), encoding="utf-8")  # JSON is YAML

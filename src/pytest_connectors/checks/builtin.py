@@ -15,6 +15,7 @@ from .provider import AUTH, PERMISSIONS, RATE_LIMIT, RBAC
 from .references import REFERENCES
 from .secrets import SECRETS
 from .tls import TLS
+from .vault import HEALTH
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -30,6 +31,7 @@ def pytest_connectors_register_checks(registry: CheckRegistry) -> None:
         TCP,
         TLS,
         LATENCY,
+        HEALTH,
         AUTH,
         PERMISSIONS,
         RBAC,

@@ -24,6 +24,8 @@ from ..settings import Settings
 from . import CheckRegistry, network
 from .context import CheckContext, CollectContext, RunOptions
 
+SKIPPED_BY_SETTINGS = "skipped by the connector's pytestConnectors settings"
+
 
 class CheckCycle(Exception):
     """A check asked (through a secret source) for a result that is being computed."""
@@ -142,6 +144,9 @@ class CheckEngine:
         )
 
     def _evaluate(self, connector: Connector, name: str) -> CheckResult:
+        if name in self.settings.expectations_for(connector.ref).skip:
+            # Not run at all, also not for the checks that depend on it (it does not block).
+            return CheckResult(name, Outcome.SKIPPED, skip_reason=SKIPPED_BY_SETTINGS)
         blocked = self._blocked(connector, name)
         if blocked:
             return CheckResult(name, Outcome.SKIPPED, skip_reason=blocked)

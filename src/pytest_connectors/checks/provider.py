@@ -12,7 +12,7 @@ from types import ModuleType
 
 from ..model import Connector
 from ..results import Phase
-from . import Check, bitbucket, git, github, gitlab, kubernetes, registry
+from . import Check, bitbucket, git, github, gitlab, kubernetes, registry, vault
 from .context import CheckContext, CollectContext
 
 PROVIDERS: dict[str, ModuleType] = {
@@ -22,9 +22,13 @@ PROVIDERS: dict[str, ModuleType] = {
     "DockerRegistry": registry,
     "Bitbucket": bitbucket,
     "K8sCluster": kubernetes,
+    "Vault": vault,
 }
 
-_CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
+#: ``health`` applies to Vault only; for other types it is not a dependency.
+_CONNECTED = (
+    "definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls", "health",
+)  # fmt: skip
 
 
 def _run(name: str) -> Callable[[CheckContext], None]:
