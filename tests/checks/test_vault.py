@@ -464,3 +464,25 @@ def test_vault_token_and_vault_held_values_never_leak(
     for name, text in artefacts.items():
         assert canary not in text, f"the Vault-held value leaked into {name}"
         assert token not in text, f"the Vault token leaked into {name}"
+
+
+def test_token_over_plain_http_to_a_named_host_is_insecure_transport(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """The dev listener speaks plain HTTP; reached by a name (not a loopback literal) the token
+    is not sent unless the run allows it."""
+    sb.dns.add("plain.vault.sandbox.test", "127.0.0.1")
+    port = bao.admin_url.rsplit(":", 1)[1]
+    url = f"http://plain.vault.sandbox.test:{port}"
+    token = bao.token(["harness-rw"])
+    doc = vault_connector("plain", url)
+    run = run_connectors(doc, secrets={"account.vault_token": token})
+    run.assert_passed("plain", "health")  # no token is needed for sys/health
+    evidence = run.assert_warning("plain", "auth", "insecure-transport")
+    assert evidence["url"].startswith(url)
+    assert "the Vault token was not sent" in run.check("plain", "auth")["message"]
+    allowed = run_connectors(
+        doc, secrets={"account.vault_token": token}, args=["--connectors-allow-insecure"]
+    )
+    _all_passed(allowed, "plain")
+    _never_leaks(run, token)

@@ -94,6 +94,9 @@ def test_command_line() -> None:
     for server in description["servers"]:
         assert server["url"].startswith(("https://", "http://"))
         assert f"{server['name']}:" in server["url"]
+    names = {s["name"] for s in description["servers"]}
+    assert {"github.sandbox.test", "k8s.sandbox.test", "vault.sandbox.test"} <= names
+    assert description["vault"]["url"].startswith("https://vault.sandbox.test:")
 
 
 def test_thread_safe_creation(sandbox: Sandbox) -> None:

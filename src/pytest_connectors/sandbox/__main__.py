@@ -23,7 +23,9 @@ def describe(sandbox: Sandbox, proxy_url: str | None) -> dict[str, Any]:
         {
             "name": server.name,
             "url": server.url,
-            "variant": getattr(server, "variant", None) or getattr(server, "kind", None),
+            "variant": getattr(server, "variant", None)
+            or getattr(server, "kind", None)
+            or getattr(server, "mode", None),
         }
         for server in sandbox.servers
     ]
@@ -49,12 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.dns.fail("nxdomain.sandbox.test", "NXDOMAIN")
         sandbox.dns.fail("servfail.sandbox.test", "SERVFAIL")
         sandbox.dns.fail("timeout.sandbox.test", "TIMEOUT")
+        sandbox.github()
+        sandbox.gitlab()
+        sandbox.registry()
+        sandbox.kubernetes()
+        vault: dict[str, Any] | None = None
+        try:
+            bao = sandbox.openbao()
+            vault = {"url": bao.url, "root_token": bao.root_token, "admin_url": bao.admin_url}
+        except SandboxUnavailable as exc:
+            print(f"no OpenBao: {exc}", file=sys.stderr)
         try:
             proxy_url: str | None = sandbox.proxy().url
         except SandboxUnavailable as exc:
             proxy_url = None
             print(f"no proxy: {exc}", file=sys.stderr)
-        print(json.dumps(describe(sandbox, proxy_url), indent=2), flush=True)
+        print(json.dumps({**describe(sandbox, proxy_url), "vault": vault}, indent=2), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait(args.seconds)
     return 0
