@@ -16,7 +16,7 @@ import pytest
 from pytest_connectors.sandbox import Sandbox
 from pytest_connectors.sandbox.openbao import OpenBao
 
-from .conftest import Run, RunConnectors
+from .conftest import Run, RunConnectors, requires_tinyproxy
 from .test_registry import registry_connector
 
 VAULT_CHECKS = ("health", "auth", "permissions")
@@ -486,3 +486,23 @@ def test_token_over_plain_http_to_a_named_host_is_insecure_transport(
     )
     _all_passed(allowed, "plain")
     _never_leaks(run, token)
+
+
+@requires_tinyproxy
+def test_through_the_delegates_proxy(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """Through tinyproxy (with credentials), verified against the sandbox CA as a direct
+    connection would be; and the proxy saw the CONNECT to OpenBao's TLS listener."""
+    password = "px-Passw0rd-for-vault-test"
+    proxy = sb.proxy(auth=("px-user", password))
+    token = bao.token(["harness-rw"])
+    run = run_connectors(
+        vault_connector("v", bao.url),
+        secrets={"account.vault_token": token},
+        proxy=proxy.url_with_auth(),
+    )
+    run.assert_passed("v", "proxy")
+    _all_passed(run, "v")
+    assert any(f"{bao.name}:{bao.port}" in line for line in proxy.log_lines())
+    _never_leaks(run, token, password)

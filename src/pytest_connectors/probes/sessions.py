@@ -43,6 +43,11 @@ class _PinnedAdapter(HTTPAdapter):
             pool_kwargs["server_hostname"] = self._host  # SNI and the hostname check
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through the proxy the target is verified with the same trust (not requests' own)."""
+        proxy_kwargs["ssl_context"] = self._trust.context()
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         """Verification is the trust's SSL context: no CA file of requests' own."""
 
