@@ -78,8 +78,16 @@ def test_busy_host_is_delegate_resource_constraints(sb, run_connectors, monkeypa
     monkeypatch.setattr(latency, "host_pressure", lambda: dict(busy))
     server = sb.https("busy.sandbox.test")
 
-    run = run_connectors(vault("busy", server.url), settings=settings_doc(latencyBudget=5))
+    run = run_connectors(
+        vault("busy", server.url),
+        vault("busy_too", server.url),
+        settings=settings_doc(latencyBudget=5),
+    )
 
+    # Named once per run, on the first connector; the other keeps the facts and points there.
+    other = run.assert_passed("busy_too", "latency")
+    assert other["delegate_host_pressure"] == "named once per run, on account.busy[latency]"
+    assert other["delegate_host"] == busy
     check = run.check("busy", "latency")
     assert check["outcome"] == "warning"
     modes = [f["failure_mode"] for f in check["findings"]]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
+from ..probes.prober import Prober
 from ..results import Phase
 from . import Check
 from .context import CheckContext
@@ -30,6 +32,10 @@ def _memory_available_share() -> float | None:
         values[key] = float(rest.split()[0]) if rest.split() else 0.0
     total, available = values.get("MemTotal"), values.get("MemAvailable")
     return available / total if total and available is not None else None
+
+
+#: Which connector's latency item named this run's host pressure (keyed on the run's prober).
+_PRESSURE_NAMED_ON: weakref.WeakKeyDictionary[Prober, str] = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,6 +94,12 @@ def check_latency(ctx: CheckContext) -> None:
     load = pressure.get("load_per_core", 0.0)
     memory = pressure.get("available_memory_pct", 100.0)
     if load > LOAD_PER_CORE_LIMIT or memory < MEMORY_AVAILABLE_LIMIT * 100:
+        # A fact of this host, not of the connector: named once per run (per xdist worker), on
+        # the first connector that found it; the others keep the facts and point there.
+        first = _PRESSURE_NAMED_ON.setdefault(ctx.prober, ctx.connector.ref)
+        if first != ctx.connector.ref:
+            ctx.note(delegate_host_pressure=f"named once per run, on {first}[latency]")
+            return
         ctx.warn(
             "delegate-resource-constraints",
             f"this host is short of resources: load {load} per core, {memory}% memory available",
