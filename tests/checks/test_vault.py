@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pytest_connectors.sandbox import Sandbox
+from pytest_connectors.sandbox import Sandbox, SandboxRequest, SandboxResponse
 from pytest_connectors.sandbox.openbao import OpenBao
 
 from .conftest import Run, RunConnectors, requires_tinyproxy
@@ -506,3 +507,63 @@ def test_through_the_delegates_proxy(
     _all_passed(run, "v")
     assert any(f"{bao.name}:{bao.port}" in line for line in proxy.log_lines())
     _never_leaks(run, token, password)
+
+
+# -- servers that are not (healthy) Vault ---------------------------------------------------------
+
+
+def _vault_like(answers: dict[str, SandboxResponse]) -> Callable[[SandboxRequest], SandboxResponse]:
+    """A server that answers some Vault paths as given (and 404 elsewhere)."""
+
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        path = request.path.split("?", 1)[0]
+        return answers.get(path, SandboxResponse.json({"errors": []}, status=404))
+
+    return handler
+
+
+HEALTHY = SandboxResponse.json({"initialized": True, "sealed": False, "standby": False})
+
+
+def test_a_web_page_at_vault_url_is_incorrect_endpoint(
+    sb: Sandbox, run_connectors: RunConnectors
+) -> None:
+    page = SandboxResponse(200, {"Content-Type": "text/html"}, b"<html>Welcome</html>")
+    server = sb.https("www.sandbox.test", handler=lambda request: page)
+    run = run_connectors(vault_connector("v", server.url), secrets={"account.vault_token": "t"})
+    evidence = run.assert_failed("v", "health", "incorrect-endpoint")
+    assert evidence["problem"].startswith("not a Vault API answer")
+    assert "Traceback" not in run.text
+
+
+def test_vault_error_statuses_are_named(sb: Sandbox, run_connectors: RunConnectors) -> None:
+    failing = sb.https("failing.vault.sandbox.test", handler=_vault_like({
+        "/v1/sys/health": HEALTHY,
+        "/v1/auth/token/lookup-self": SandboxResponse.json(
+            {"errors": ["local node not active but active cluster node not found"]}, status=500
+        ),
+    }))  # fmt: skip
+    throttled = sb.https("throttled.vault.sandbox.test", handler=_vault_like({
+        "/v1/sys/health": HEALTHY,
+        "/v1/auth/token/lookup-self": SandboxResponse.json(
+            {"errors": ["request path \"auth/token/lookup-self\": rate limit quota exceeded"]},
+            status=429,
+        ),
+    }))  # fmt: skip
+    odd = sb.https("odd.vault.sandbox.test", handler=_vault_like({
+        "/v1/sys/health": HEALTHY,
+        "/v1/auth/token/lookup-self": SandboxResponse.json({"errors": ["nope"]}, status=412),
+    }))  # fmt: skip
+    run = run_connectors(
+        vault_connector("failing", failing.url),
+        vault_connector("throttled", throttled.url),
+        vault_connector("odd", odd.url),
+        secrets={"account.vault_token": "t"},
+    )
+    evidence = run.assert_failed("failing", "auth", "secret-manager-unhealthy")
+    assert evidence["state"] == "failing (500)" and "active cluster node" in evidence["problem"]
+    evidence = run.assert_failed("throttled", "auth", "rate-limited")
+    assert "rate limit quota exceeded" in evidence["problem"]
+    evidence = run.assert_failed("odd", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "UnexpectedError: nope"
+    assert "Traceback" not in run.text

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -139,6 +139,26 @@ def translated(ctx: CheckContext, doing: str) -> Iterator[None]:
             manager=ctx.connector.ref, vault_url=url, state="not initialised",
             problem=str(exc).strip(),
         ) from None  # fmt: skip
+    except hvac.exceptions.RateLimitExceeded as exc:
+        raise Failure(
+            "rate-limited",
+            f"{url} throttles the requests ({_vault_errors(exc)}) while {doing}",
+            url=url, problem=_vault_errors(exc),
+        ) from None  # fmt: skip
+    except hvac.exceptions.InternalServerError as exc:
+        raise Failure(
+            "secret-manager-unhealthy",
+            f"{url} fails with an internal error while {doing}: {_vault_errors(exc)}",
+            manager=ctx.connector.ref, vault_url=url, state="failing (500)",
+            problem=_vault_errors(exc),
+        ) from None  # fmt: skip
+    except requests.exceptions.JSONDecodeError as exc:  # a 2xx body that is not JSON
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url} does not answer as the Vault API while {doing} (not JSON): is vaultUrl a"
+            " Vault server?",
+            url=url, problem=f"not a Vault API answer: {_short(exc)}",
+        ) from None  # fmt: skip
     except requests.exceptions.Timeout:
         raise Failure(
             "connection-timeout",
@@ -187,6 +207,14 @@ def check_health(ctx: CheckContext) -> None:
         response = hvac_client.sys.read_health_status(method="GET")
     status = 200 if isinstance(response, dict) else int(response.status_code)
     data = _json(response)
+    if "initialized" not in data or "sealed" not in data:
+        body = "" if isinstance(response, dict) else str(getattr(response, "text", ""))[:120]
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url}/v1/sys/health answers {status} but not as Vault does (no initialized/sealed"
+            " state): is vaultUrl a Vault server?",
+            url=url, problem=f"not a Vault API answer: {status} {body}".strip(),
+        )  # fmt: skip
     facts = {
         key: data[key]
         for key in ("version", "cluster_name", "initialized", "sealed", "standby")
@@ -490,10 +518,35 @@ def _check_engine(ctx: CheckContext, vault: hvac.Client, hvac: Any) -> None:
         )  # fmt: skip
 
 
+def _guarded(run: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
+    """Any other error status Vault answers with is named, never a traceback."""
+
+    def guarded(ctx: CheckContext) -> None:
+        hvac = _hvac()
+        try:
+            run(ctx)
+        except hvac.exceptions.VaultError as exc:
+            url = _endpoint(ctx).url.rstrip("/")
+            raise Failure(
+                "incorrect-endpoint",
+                f"{url} answered {type(exc).__name__} ({_vault_errors(exc)}) on"
+                f" {getattr(exc, 'method', None) or 'a request to'} {_path_of(exc)}",
+                url=url, problem=f"{type(exc).__name__}: {_vault_errors(exc)}",
+            ) from None  # fmt: skip
+
+    guarded.__doc__ = run.__doc__
+    return guarded
+
+
+def _path_of(exc: BaseException) -> str:
+    url = str(getattr(exc, "url", "") or "")
+    return "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "Vault"
+
+
 HEALTH = Check(
     "health",
     Phase.CONNECTIVITY,
-    check_health,
+    _guarded(check_health),
     applies,
     _CONNECTED,
     network=True,
@@ -501,7 +554,7 @@ HEALTH = Check(
     description="the Vault server is initialised, unsealed and active (sys/health)",
 )
 
-PROVIDES = {"auth": check_auth, "permissions": check_permissions}
+PROVIDES = {"auth": _guarded(check_auth), "permissions": _guarded(check_permissions)}
 APPLIES = applies
 
 __all__ = ["APPLIES", "HEALTH", "PROVIDES", "Login", "client", "login", "required_paths"]
