@@ -172,7 +172,7 @@ def translated(ctx: CheckContext, doing: str) -> Iterator[None]:
             " must name the real address",
             url=url, problem="redirect",
         ) from None  # fmt: skip
-    except (requests.exceptions.ConnectionError, requests.exceptions.InvalidURL) as exc:
+    except requests.exceptions.RequestException as exc:  # refused, reset, TLS, malformed ...
         raise Failure(
             "incorrect-endpoint", f"{url}: {doing} failed: {_short(exc)}", url=url,
             problem=_short(exc),
