@@ -7,12 +7,16 @@ plugin talks to its TLS listener by name through the sandbox DNS server and CA.
 
 from __future__ import annotations
 
+import base64
 import json
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pytest_connectors.sandbox import Sandbox, SandboxRequest, SandboxResponse
 from pytest_connectors.sandbox.openbao import OpenBao
@@ -567,3 +571,53 @@ def test_vault_error_statuses_are_named(sb: Sandbox, run_connectors: RunConnecto
     evidence = run.assert_failed("odd", "auth", "incorrect-endpoint")
     assert evidence["problem"] == "UnexpectedError: nope"
     assert "Traceback" not in run.text
+
+
+def _signed_jwt(key: rsa.RSAPrivateKey, claims: dict[str, object]) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def test_kubernetes_auth_with_the_pods_token(
+    bao: OpenBao, run_connectors: RunConnectors, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    subject = "system:serviceaccount:harness:delegate"
+    bao.kubernetes_login(public.decode(), "harness", subject, ["harness-rw"], mount="k8s-prod")
+    now = int(time.time())
+    token_file = tmp_path / "token"
+    token = _signed_jwt(key, {"sub": subject, "iat": now, "exp": now + 3600})
+    token_file.write_text(token, encoding="utf-8")
+    other_file = tmp_path / "other-token"
+    other_file.write_text(_signed_jwt(key, {"sub": "system:serviceaccount:x:y", "exp": now + 60}))
+
+    def k8s(identifier: str, path: Path, role: str = "harness") -> str:
+        extra = (
+            f"useK8sAuth: true\nvaultK8sAuthRole: {role}\nserviceAccountTokenPath: {path}\n"
+            "k8sAuthEndpoint: k8s-prod\n"
+        )
+        return vault_connector(identifier, bao.url, token_ref=None, extra=extra)
+
+    run = run_connectors(
+        k8s("pod", token_file),
+        k8s("other_pod", other_file),
+        k8s("no_token", tmp_path / "missing"),
+        k8s("no_role", token_file, role="nobody"),
+    )
+    _all_passed(run, "pod")
+    assert run.check("pod", "auth")["evidence"]["method"] == "K8sAuth"
+    evidence = run.assert_failed("other_pod", "auth", "invalid-credentials")
+    assert "invalid subject" in evidence["problem"] and evidence["mount"] == "k8s-prod"
+    evidence = run.assert_failed("no_token", "auth", "invalid-credentials")
+    assert evidence["token_path"] == str(tmp_path / "missing")
+    evidence = run.assert_failed("no_role", "auth", "invalid-credentials")
+    assert 'role "nobody" could not be found' in evidence["problem"]
+    _never_leaks(run, token)

@@ -6,8 +6,10 @@
   Vault Agent's sink file (``sinkPath`` on this host), then ``auth/token/lookup-self``: a
   refused token is ``invalid-credentials`` (Vault answers 403 alike for wrong, revoked and
   expired tokens); a TTL that ends before ``renewalIntervalMinutes`` or within the warning
-  window is ``credentials-expiring``; an expiry in the past is ``credentials-expired``. AWS IAM
-  and Kubernetes auth need the delegate's own identity and are skipped with that reason.
+  window is ``credentials-expiring``; an expiry in the past is ``credentials-expired``.
+  Kubernetes auth posts the pod's service-account token (``serviceAccountTokenPath`` on this
+  host) to ``auth/<k8sAuthEndpoint>/login``. AWS IAM needs the delegate's own AWS identity and
+  is skipped with that reason.
 * ``permissions``: ``sys/capabilities-self`` on the paths the connector uses — a probe secret
   under ``basePath`` in its engine (KV v2 through ``data/`` and ``metadata/``): ``read`` and
   ``list`` when ``readOnly``, else also ``create``, ``update`` and ``delete`` (Harness writes a
@@ -38,6 +40,7 @@ from ..model import Connector, Credential, VaultSpec
 from ..probes.prober import Prober
 from ..probes.sessions import PinningError, pinned_session
 from ..results import Failure, Phase, Skip
+from ..secrets import Secret
 from . import Check
 from .api import is_loopback, secret_of
 from .context import CheckContext, CollectContext
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
     import hvac
 
 EXTRA_HINT = "pip install 'pytest-connectors[vault]'"
+#: Where a pod's service-account token is mounted (Harness's default serviceAccountTokenPath).
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Harness writes this secret under ``basePath`` to validate a read-write connector.
 PROBE_SECRET = "harness_vault_validation"
 READ_ONLY_CAPABILITIES = ("read", "list")
@@ -304,10 +309,54 @@ def _token(ctx: CheckContext, credential: Credential) -> str:
                 method="VaultAgent", sink_path=str(sink),
             )  # fmt: skip
         return token
+    if credential.kind == "K8sAuth":
+        return _kubernetes_login(ctx, credential)
     raise Skip(
-        f"{credential.kind} login needs the delegate's own {credential.kind} identity; this"
-        " run checks reachability, health and the secrets only"
+        f"{credential.kind} login needs the delegate's own AWS identity (a signed"
+        " sts:GetCallerIdentity request); this run checks reachability, health and secrets only"
     )
+
+
+def _kubernetes_login(ctx: CheckContext, credential: Credential) -> str:
+    """What Harness does for Kubernetes auth: the delegate pod's service-account token from
+    ``serviceAccountTokenPath``, posted to ``auth/<k8sAuthEndpoint>/login`` with the role."""
+    hvac = _hvac()
+    role = str(credential.values.get("vaultK8sAuthRole") or "")
+    path = Path(str(credential.values.get("serviceAccountTokenPath") or SERVICE_ACCOUNT_TOKEN))
+    mount = str(credential.values.get("k8sAuthEndpoint") or "kubernetes").strip("/")
+    facts = {"method": "K8sAuth", "role": role, "token_path": str(path), "mount": mount}
+    try:
+        jwt = Secret(path.read_text(encoding="utf-8").strip(), str(path), "file")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Failure(
+            "invalid-credentials",
+            f"the service-account token file {path} cannot be read on this host"
+            f" ({getattr(exc, 'strerror', None) or exc}): does the delegate run in a pod with"
+            " that token mounted?",
+            **facts,
+        ) from None
+    if not jwt.reveal():
+        raise Failure("invalid-credentials", f"the token file {path} is empty", **facts)
+    vault = client(ctx, token=None)
+    try:
+        with translated(ctx, f"logging in at auth/{mount}"):
+            answer = vault.auth.kubernetes.login(
+                role=role, jwt=jwt.reveal(), use_token=False, mount_point=mount
+            )
+    except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden) as exc:
+        raise Failure(
+            "invalid-credentials",
+            f"Vault refused the Kubernetes login of role '{role}' at auth/{mount}:"
+            f" {_vault_errors(exc)}",
+            problem=_vault_errors(exc), **facts,
+        ) from None  # fmt: skip
+    except hvac.exceptions.InvalidPath:
+        raise Failure(
+            "invalid-credentials",
+            f"no auth method is mounted at auth/{mount} (k8sAuthEndpoint)",
+            problem=f"nothing at auth/{mount}/login", **facts,
+        ) from None  # fmt: skip
+    return str(answer["auth"]["client_token"])
 
 
 def _vault_errors(exc: BaseException) -> str:

@@ -345,6 +345,22 @@ class OpenBao:
         secret = self.api("POST", f"/v1/auth/approle/role/{role}/secret-id")
         return str(role_id), str(secret["data"]["secret_id"])
 
+    def kubernetes_login(
+        self, public_key_pem: str, role: str, subject: str, policies: list[str],
+        mount: str = "kubernetes",
+    ) -> None:  # fmt: skip
+        """Lets service-account JWTs signed by ``public_key_pem`` with ``sub == subject`` log
+        in at ``auth/<mount>/login`` as ``role``. It is OpenBao's ``jwt`` method mounted where
+        Kubernetes auth would be: the same login call (``{role, jwt}``), but the signature is
+        checked locally instead of through a TokenReview on a cluster."""
+        self.api("POST", f"/v1/sys/auth/{mount}", {"type": "jwt"})
+        self.api("POST", f"/v1/auth/{mount}/config", {"jwt_validation_pubkeys": [public_key_pem]})
+        self.api(
+            "POST", f"/v1/auth/{mount}/role/{role}",
+            {"role_type": "jwt", "user_claim": "sub", "bound_subject": subject,
+             "token_policies": policies},
+        )  # fmt: skip
+
     def namespace(self, name: str) -> None:
         self.api("POST", f"/v1/sys/namespaces/{name}")
 

@@ -29,7 +29,11 @@ def _read_auth(reader: SpecReader) -> Credential:
     if not selectors:
         reader.error("delegateSelectors", f"Vault {kind} authentication needs delegate selectors")
     refs = (("xvaultAwsIamServerId", SecretKind.TEXT, False),) if aws_iam else ()
-    return reader.credential(kind, plain=plain, refs=refs)
+    credential = reader.credential(kind, plain=plain, refs=refs)
+    endpoint = reader.text("k8sAuthEndpoint") if k8s else None
+    if endpoint:  # the auth mount path (default "kubernetes")
+        return Credential(kind, {**credential.values, "k8sAuthEndpoint": endpoint}, credential.refs)
+    return credential
 
 
 def build(reader: SpecReader) -> VaultSpec:
