@@ -24,7 +24,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from pytest_connectors.checks import kubernetes as k8s_checks
-from pytest_connectors.sandbox import Sandbox, SandboxRequest
+from pytest_connectors.sandbox import Sandbox, SandboxRequest, SandboxResponse
 from pytest_connectors.sandbox.kubernetes import (
     SSAR_PATH,
     FakeKubernetes,
@@ -716,3 +716,164 @@ def test_without_the_kubernetes_client_the_checks_skip_naming_the_extra(
     assert auth["outcome"] == "skipped"
     assert "pip install pytest-connectors[k8s]" in auth["message"]
     assert [path for _, path, _ in fake.requests] in ([], ["/"])  # at most latency's HEAD /
+
+
+# -- hardening: what a fleet of connectors and delegates runs into -------------------------------
+
+
+def test_a_client_key_of_another_certificate_is_named(
+    sb: Sandbox, run_connectors, assert_no_traceback
+):
+    server, fake = sb.kubernetes()
+    fake.grant_all("alice")
+    cert, _ = issue_client_cert(sb.ca, "alice")
+    _, other_key = issue_client_cert(sb.ca, "bob")  # a well-formed key, of another certificate
+    connector = k8s("cert", server.url, "ClientKeyCert", """
+        clientCertRef: account.k8s_cert
+        clientKeyRef: account.k8s_key
+    """)  # fmt: skip
+
+    run = run_connectors(
+        connector, secrets={"account.k8s_cert": cert, "account.k8s_key": other_key}
+    )
+
+    evidence = run.assert_failed("cert", "auth", "secret-format-invalid")
+    assert evidence["reference"] == "account.k8s_key"
+    assert "does not match the certificate" in evidence["problem"]
+    run.assert_blocked("cert", "auth", "secret-format-invalid", ["rbac"])
+    assert [path for _, path, _ in fake.requests] in ([], ["/"])  # at most latency's HEAD /
+    _never_leaks(run, other_key.splitlines()[1])
+    assert_no_traceback(run.result)
+
+
+def test_a_client_certificate_the_server_never_sees_is_invalid_credentials(
+    sb: Sandbox, run_connectors, assert_no_traceback
+):
+    # The API server behind a TLS-terminating load balancer: the certificate is not asked for,
+    # so the server sees an anonymous request (403 naming system:anonymous), not a missing API.
+    fake = FakeKubernetes()
+    fake.grant_all("alice")
+    server = sb.https("k8s.sandbox.test", handler=fake)
+    cert, key = issue_client_cert(sb.ca, "alice")
+    connector = k8s("cert", server.url, "ClientKeyCert", """
+        clientCertRef: account.k8s_cert
+        clientKeyRef: account.k8s_key
+    """)  # fmt: skip
+
+    run = run_connectors(connector, secrets={"account.k8s_cert": cert, "account.k8s_key": key})
+
+    evidence = run.assert_failed("cert", "auth", "invalid-credentials")
+    assert evidence["reference"] == "account.k8s_cert"
+    assert "anonymous" in run.check("cert", "auth")["message"]
+    run.assert_blocked("cert", "auth", "invalid-credentials", ["rbac"])
+    assert_no_traceback(run.result)
+
+
+@pytest.mark.parametrize(
+    "problem", ["not-yaml", "ca-not-pem", "exec-plugin-fails", "nameless-cluster"]
+)
+def test_an_unusable_kubeconfig_is_named(
+    sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+    assert_no_traceback, problem,
+):  # fmt: skip
+    server, fake = sb.kubernetes()
+    _cluster_admin(fake)
+    path = _kubeconfig(pytester.path / "kubeconfig", server.url, sb.ca_file.read_text(), jwt())
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if problem == "not-yaml":
+        path.write_text("apiVersion: v1\nclusters: [\n  - {name: x", encoding="utf-8")
+    elif problem == "ca-not-pem":
+        garbage = base64.b64encode(b"not a certificate").decode()
+        config["clusters"][0]["cluster"]["certificate-authority-data"] = garbage
+    elif problem == "nameless-cluster":  # a second cluster without a name
+        config["clusters"].append({"cluster": {"server": server.url}})
+    else:  # e.g. aws eks get-token on a host without the aws CLI
+        config["users"][0]["user"] = {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": str(pytester.path / "no-such-credential-plugin"),
+        }}  # fmt: skip
+    if problem != "not-yaml":
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    run = run_connectors(inherit("inherited"), ca_bundle=False)
+
+    run.assert_failed("inherited", "auth", "invalid-credentials")
+    message = run.check("inherited", "auth")["message"]
+    assert f"kubeconfig {path}" in message
+    if problem == "exec-plugin-fails":
+        assert "exec" in message
+    run.assert_blocked("inherited", "auth", "invalid-credentials", ["rbac"])
+    assert_no_traceback(run.result)
+    _never_leaks(run, CANARY)
+
+
+def test_a_kubeconfig_oidc_token_refresh_is_not_made_through_the_system_resolver(
+    sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+    assert_no_traceback,
+):  # fmt: skip
+    server, fake = sb.kubernetes()
+    _cluster_admin(fake)
+    idp = sb.https("idp.sandbox.test")  # resolvable through the sandbox DNS server only
+    expired = jwt(exp=time.time() - 3600)
+    user = {"auth-provider": {"name": "oidc", "config": {
+        "idp-issuer-url": idp.url, "client-id": "kubectl", "client-secret": PASSWORD,
+        "refresh-token": "refresh-" + CANARY, "id-token": expired,
+    }}}  # fmt: skip
+    path = _kubeconfig(pytester.path / "kubeconfig", server.url, sb.ca_file.read_text(), user)
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    run = run_connectors(inherit("inherited"), ca_bundle=False)
+
+    auth = run.check("inherited", "auth")
+    assert auth["outcome"] == "skipped"
+    assert "oidc" in auth["message"] and idp.url in auth["message"]
+    assert idp.requests == 0 and not fake.requests  # the network guard: no getaddrinfo either
+    assert_no_traceback(run.result)
+    _never_leaks(run, CANARY, PASSWORD)
+
+
+def test_a_kubeconfig_client_key_is_not_left_in_a_temporary_file(
+    sb: Sandbox,
+    run_connectors,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    import tempfile
+
+    server, fake = sb.kubernetes()
+    fake.grant_all("erin")
+    cert, key = issue_client_cert(sb.ca, "erin")
+    user = {
+        "client-certificate-data": base64.b64encode(cert.encode()).decode(),
+        "client-key-data": base64.b64encode(key.encode()).decode(),
+    }
+    config = _kubeconfig(pytester.path / "kubeconfig", server.url, sb.ca_file.read_text(), user)
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    scratch = tmp_path_factory.mktemp("tmpdir")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where mkstemp() writes
+
+    run = run_connectors(inherit("inherited"), ca_bundle=False)
+
+    assert run.assert_passed("inherited", "auth")["username"] == "erin"
+    key_body = key.splitlines()[1]
+    left = [p for p in scratch.rglob("*") if p.is_file() and key_body in p.read_text("latin-1")]
+    assert not left, f"the private key is still on disk: {left}"
+
+
+def test_an_api_server_answering_null_is_an_incorrect_endpoint(
+    sb: Sandbox, run_connectors, assert_no_traceback
+):
+    def null(request: SandboxRequest) -> SandboxResponse:
+        return SandboxResponse(200, {"Content-Type": "application/json"}, b"null")
+
+    server = sb.https("k8s.sandbox.test", handler=null)
+
+    run = run_connectors(service_account("k8s", server.url), secrets={TOKEN_REF: jwt()})
+
+    run.assert_failed("k8s", "auth", "incorrect-endpoint")
+    assert_no_traceback(run.result)

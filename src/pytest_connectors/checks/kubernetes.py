@@ -354,7 +354,20 @@ def _manual_session(ctx: CheckContext, k8s: Any) -> Session:
             raise Skip("a client certificate needs an https masterUrl")
         try:
             _load_client_cert(context, cert_pem, _pem(key.reveal()), passphrase)
-        except (ValueError, TypeError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:
+            # Each is well-formed (the secrets check passed) but they are no pair, or TLS
+            # cannot use them together; the reason names no key material.
+            mismatch = "mismatch" in str(exc).lower()
+            problem = (
+                f"the key does not match the certificate in {cert_ref.raw}"
+                if mismatch
+                else f"the certificate and key cannot be used together ({exc.reason or exc})"
+            )
+            raise Failure(
+                "secret-format-invalid", f"{key_ref.raw}: {problem}", reference=key_ref.raw,
+                expected=f"the private key of the certificate in {cert_ref.raw}", problem=problem,
+            ) from None  # fmt: skip
+        except (ValueError, TypeError) as exc:
             raise Skip(
                 f"the client certificate or key cannot be loaded ({type(exc).__name__}); see"
                 " the secrets check"
@@ -384,8 +397,68 @@ def _kubeconfig_path() -> str | None:
     return str(default) if default.is_file() else None
 
 
+class _NotChecked(Exception):
+    """A kubeconfig credential that only an identity provider could give (a token refresh):
+    that call would not go through the pinned connections, so it is not made."""
+
+
+def _kubeconfig_loader(k8s_config: Any, path: str, folder: str) -> Any:
+    """The client's kubeconfig loader (``load_kube_config`` without persisting), except that:
+    an auth-provider token refresh (gcp through google-auth, oidc through the issuer) is not
+    made, as it would resolve names with the system resolver; an exec plugin that gives no
+    credential is an error (the client only logs it and goes on anonymously); the files the
+    client decodes (CA, client certificate and *key*) go to ``folder``, not the system's
+    temporary folder until the process exits."""
+    kube_config = k8s_config.kube_config
+    base: Any = kube_config.KubeConfigLoader
+
+    class Loader(base):  # type: ignore[misc]
+        def _refresh_gcp_token(self) -> None:
+            raise _NotChecked(
+                "its gcp auth-provider token is missing or expired, and refreshing it is a call"
+                " to Google this check does not make (the gke-gcloud-auth-plugin exec plugin"
+                " replaces that provider)"
+            )
+
+        def _refresh_oidc(self, provider: Any) -> None:
+            issuer = provider["config"].safe_get("idp-issuer-url")
+            raise _NotChecked(
+                f"its oidc auth-provider id-token is expired, and refreshing it is a call to"
+                f" the identity provider ({issuer}) this check does not make"
+            )
+
+        def _load_from_exec_plugin(self) -> Any:
+            loaded = super()._load_from_exec_plugin()
+            if not loaded and "exec" in self._user:
+                command = self._user["exec"].safe_get("command")
+                raise k8s_config.ConfigException(
+                    f"its exec credential plugin ({command}) gave no credential (its error is"
+                    " in the log)"
+                )
+            return loaded
+
+    merged = kube_config.KubeConfigMerger(path)
+    if merged.config is None:
+        raise k8s_config.ConfigException("Invalid kube-config file. No configuration found.")
+    return Loader(config_dict=merged.config, config_base_path=None, temp_file_path=folder)
+
+
 def _inherited_session(ctx: CheckContext, k8s: Any) -> Session:
     """What a delegate pod (in-cluster service account) or this host (kubeconfig) has."""
+    from kubernetes.config import kube_config
+
+    with tempfile.TemporaryDirectory(prefix="connectors-k8s-") as folder:
+        try:
+            return _inherit(ctx, k8s, folder)
+        finally:  # the client remembers the files it wrote by their content: forget ours
+            cache = getattr(kube_config, "_temp_files", None)
+            if isinstance(cache, dict):
+                for key, name in cache.copy().items():
+                    if str(name).startswith(folder + os.sep):
+                        cache.pop(key, None)
+
+
+def _inherit(ctx: CheckContext, k8s: Any, folder: str) -> Session:
     import kubernetes.config
 
     k8s_config: Any = kubernetes.config  # untyped module
@@ -414,13 +487,16 @@ def _inherited_session(ctx: CheckContext, k8s: Any) -> Session:
         source = f"kubeconfig {path}"
 
         def load() -> None:
-            k8s_config.load_kube_config(
-                config_file=path, client_configuration=configuration, persist_config=False
-            )
+            _kubeconfig_loader(k8s_config, path, folder).load_and_set(configuration)
 
     try:
         load()
-    except (k8s_config.ConfigException, OSError, ValueError, TypeError) as exc:
+    except _NotChecked as exc:
+        raise Skip(f"InheritFromDelegate: the {source} is not checked: {exc}") from None
+    except (
+        k8s_config.ConfigException, OSError, ValueError, TypeError, LookupError, AttributeError,
+        yaml.YAMLError,
+    ) as exc:  # fmt: skip  # the client's loader on a file of any shape
         raise Failure(
             "invalid-credentials",
             f"InheritFromDelegate: the {source} cannot be used: {exc}",
@@ -447,12 +523,22 @@ def _inherited_session(ctx: CheckContext, k8s: Any) -> Session:
     client_cert = False
     if endpoint.tls:
         if configuration.ssl_ca_cert:
-            cadata = Path(configuration.ssl_ca_cert).read_text(encoding="utf-8", errors="replace")
-            delegate_trust = Trust(f"{source} certificate authority", cadata=cadata)
+            try:
+                cadata = Path(configuration.ssl_ca_cert).read_text("utf-8", errors="replace")
+                delegate_trust = Trust(f"{source} certificate authority", cadata=cadata)
+                context = delegate_trust.context()
+            except (OSError, ValueError, ssl.SSLError) as exc:
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+                raise Failure(
+                    "invalid-credentials",
+                    f"InheritFromDelegate: the certificate authority of the {source} cannot be"
+                    f" used ({reason})",
+                    provider_error=f"unusable certificate authority ({reason})",
+                ) from None
         else:
             delegate_trust = trust(ctx)
+            context = delegate_trust.context()
         ca_source = delegate_trust.source
-        context = delegate_trust.context()
         if configuration.cert_file and configuration.key_file:
             try:
                 cert_pem = Path(configuration.cert_file).read_bytes()
@@ -512,6 +598,15 @@ def _api_failure(ctx: CheckContext, session: Session, exc: Any, what: str) -> Fa
         return Failure(
             "invalid-credentials",
             f"the API server at {session.url} rejected the {session.credential}: {error}",
+            reference=session.reference, provider_error=error,
+        )  # fmt: skip
+    if exc.status == 403 and "system:anonymous" in error:
+        # No credential reached the server (a client certificate a TLS-terminating proxy did
+        # not pass on, an exec plugin that gave nothing): not a missing API.
+        return Failure(
+            "invalid-credentials",
+            f"the API server at {session.url} treats the request as anonymous: the"
+            f" {session.credential} was not accepted ({error})",
             reference=session.reference, provider_error=error,
         )  # fmt: skip
     if exc.status == 429:
@@ -583,7 +678,7 @@ def call(
     import urllib3
 
     try:
-        return fn()
+        answer = fn()
     except session.k8s.exceptions.ApiException as exc:
         if exc.status in tolerate:
             return None
@@ -600,6 +695,13 @@ def call(
             f" ({type(exc).__name__})",
             url=session.url, problem=f"unreadable answer to {what}",
         ) from None  # fmt: skip
+    if answer is None:  # a 2xx whose body is JSON null (or empty)
+        raise Failure(
+            "incorrect-endpoint",
+            f"{session.url}: the answer to {what} is empty, not a Kubernetes API answer",
+            url=session.url, problem=f"empty answer to {what}",
+        )  # fmt: skip
+    return answer
 
 
 def _access_review(session: Session, group: str, resource: str, verb: str, namespace: str,
