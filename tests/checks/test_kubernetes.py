@@ -593,6 +593,66 @@ def test_namespace_setting_checks_that_namespace_and_prints_a_role(sb: Sandbox, 
     assert "-n dev" in dev.text  # the can-i remediation names the namespace
 
 
+def test_cluster_scoped_pairs_need_a_cluster_role_even_with_a_namespace(
+    sb: Sandbox, run_connectors
+):
+    """A Role in the namespace cannot grant listing, watching or creating namespaces (nor any
+    cluster-scoped resource): those pairs are reviewed cluster-wide and printed as a
+    ClusterRole, while get/update/patch/delete of the namespace itself stay in it."""
+    server, fake = sb.kubernetes()
+    fake.add_token(jwt(), SA_USER)
+    fake.grant(SA_USER, ["*"], ["*"], ["*"], namespace="prod")  # a RoleBinding in prod only
+    rules = [
+        {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list"]},
+        {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get"]},
+    ]
+    connector = service_account("k8s", server.url)
+    secrets = {TOKEN_REF: jwt()}
+    prod = settings("account.k8s", namespace="prod", rules=rules)
+
+    run = run_connectors(connector, secrets=secrets, settings=prod)
+
+    evidence = run.assert_failed("k8s", "rbac", "k8s-rbac-denied")
+    cluster_scoped = {
+        ("", "namespaces", "list"), ("", "nodes", "get"), ("", "nodes", "list"),
+        ("storage.k8s.io", "storageclasses", "get"),
+    }  # fmt: skip
+    assert _denied(evidence) == cluster_scoped  # pods and get namespaces/prod are allowed
+    documents = list(yaml.safe_load_all(evidence["rbac_yaml"]))
+    assert [d["kind"] for d in documents] == ["ClusterRole", "ClusterRoleBinding"]
+    assert _expand(documents[0]["rules"]) == cluster_scoped
+    reviewed = {(r["resource"], r["verb"]): r.get("namespace") for r in fake.reviews}
+    assert reviewed[("pods", "get")] == reviewed[("namespaces", "get")] == "prod"
+    assert not reviewed[("namespaces", "list")] and not reviewed[("nodes", "get")]
+
+    assert fake.apply(evidence["rbac_yaml"]) > 0
+    run_connectors(connector, secrets=secrets, settings=prod).assert_passed("k8s", "rbac")
+
+
+def test_a_namespace_and_cluster_denials_print_both_kinds(sb: Sandbox, run_connectors):
+    server, fake = sb.kubernetes()
+    fake.add_token(jwt(), SA_USER)
+    rules = [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get"]}]
+    run = run_connectors(
+        service_account("k8s", server.url), secrets={TOKEN_REF: jwt()},
+        settings=settings("account.k8s", namespace="dev", rules=rules),
+    )  # fmt: skip
+    evidence = run.assert_failed("k8s", "rbac", "k8s-rbac-denied")
+    documents = list(yaml.safe_load_all(evidence["rbac_yaml"]))
+    kinds = [(d["kind"], d["metadata"].get("namespace")) for d in documents]
+    assert kinds == [
+        ("Role", "dev"),
+        ("RoleBinding", "dev"),
+        ("ClusterRole", None),
+        ("ClusterRoleBinding", None),
+    ]
+    assert _expand(documents[0]["rules"]) == {("", "pods", "get")}
+    assert _expand(documents[2]["rules"]) == {("", "nodes", "get")}
+    assert documents[3]["roleRef"]["name"] == documents[2]["metadata"]["name"]
+    assert "Role and RoleBinding and ClusterRole and ClusterRoleBinding" in run.text
+    assert fake.apply(evidence["rbac_yaml"]) > 0
+
+
 def test_bad_kubernetes_settings_are_named(sb: Sandbox, run_connectors):
     server, fake = sb.kubernetes()
     _cluster_admin(fake)

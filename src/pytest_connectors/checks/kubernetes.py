@@ -76,6 +76,24 @@ DEFAULT_RULES: tuple[Mapping[str, Any], ...] = (
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": list(VERBS)},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": list(VERBS)},
 )
+#: Cluster-scoped resources (API group, resource): only a ClusterRole can grant them, so they
+#: are reviewed cluster-wide even when the settings name a namespace.
+CLUSTER_SCOPED = frozenset({
+    ("", "namespaces"), ("", "nodes"), ("", "persistentvolumes"), ("", "componentstatuses"),
+    ("rbac.authorization.k8s.io", "clusterroles"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("apiregistration.k8s.io", "apiservices"),
+    ("storage.k8s.io", "storageclasses"), ("storage.k8s.io", "csidrivers"),
+    ("storage.k8s.io", "csinodes"), ("storage.k8s.io", "volumeattachments"),
+    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    ("scheduling.k8s.io", "priorityclasses"), ("networking.k8s.io", "ingressclasses"),
+    ("node.k8s.io", "runtimeclasses"), ("certificates.k8s.io", "certificatesigningrequests"),
+})  # fmt: skip
+#: Verbs on one named namespace: the API server treats them as inside that namespace, so a
+#: RoleBinding there grants them (list, watch and create stay cluster-scoped).
+OWN_NAMESPACE_VERBS = frozenset({"get", "update", "patch", "delete"})
 #: Where a pod's service-account token and cluster CA are mounted.
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: SelfSubjectAccessReviews in flight at once (and connections kept to the API server).
@@ -783,6 +801,15 @@ class Pair:
         resource = f"{self.resource}.{self.group}" if self.group else self.resource
         return f"{self.verb} {resource}"
 
+    def review_namespace(self, namespace: str) -> str:
+        """Where the request this pair stands for is authorised: ``namespace``, or cluster-wide
+        ("") for cluster-scoped resources, whatever the settings say."""
+        if not namespace:
+            return ""
+        if (self.group, self.resource) == ("", "namespaces"):
+            return namespace if self.verb in OWN_NAMESPACE_VERBS else ""
+        return "" if (self.group, self.resource) in CLUSTER_SCOPED else namespace
+
 
 def _settings_error(ctx: CheckContext, problem: str) -> Failure:
     path = f"pytestConnectors.connectors.{ctx.connector.ref}.kubernetes"
@@ -852,10 +879,9 @@ def grouped_rules(denied: list[Pair]) -> list[dict[str, Any]]:
     return rules
 
 
-def rbac_manifest(denied: list[Pair], subject: Subject, namespace: str, identifier: str) -> str:
-    """A Role + RoleBinding (namespace given) or ClusterRole + ClusterRoleBinding granting
-    exactly ``denied`` to ``subject``, as YAML documents."""
-    name = f"harness-{_slug(identifier)}"
+def _role_and_binding(
+    denied: list[Pair], subject: Subject, namespace: str, name: str
+) -> list[dict[str, Any]]:
     role_kind = "Role" if namespace else "ClusterRole"
     metadata: dict[str, Any] = {"name": name}
     if namespace:
@@ -873,7 +899,22 @@ def rbac_manifest(denied: list[Pair], subject: Subject, namespace: str, identifi
         "subjects": [subject.as_binding_subject()],
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": name},
     }
-    return yaml.safe_dump_all([role, binding], sort_keys=False, default_flow_style=None)
+    return [role, binding]
+
+
+def rbac_manifest(denied: list[Pair], subject: Subject, namespace: str, identifier: str) -> str:
+    """YAML documents granting exactly ``denied`` to ``subject``: a Role + RoleBinding in
+    ``namespace`` for the namespaced pairs, and a ClusterRole + ClusterRoleBinding for the
+    rest (every pair when no namespace is given; cluster-scoped resources otherwise)."""
+    name = f"harness-{_slug(identifier)}"
+    local = [pair for pair in denied if pair.review_namespace(namespace)]
+    cluster = [pair for pair in denied if not pair.review_namespace(namespace)]
+    documents: list[dict[str, Any]] = []
+    if local:
+        documents += _role_and_binding(local, subject, namespace, name)
+    if cluster:
+        documents += _role_and_binding(cluster, subject, "", f"{name}-cluster" if local else name)
+    return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=None)
 
 
 def _summary(denied: list[Pair]) -> str:
@@ -899,7 +940,7 @@ def check_rbac(ctx: CheckContext) -> None:
                 answer = call(
                     ctx, session, f"the access review '{pair.describe()}'",
                     lambda: _access_review(session, pair.group, pair.resource, pair.verb,
-                                           namespace, timeout),
+                                           pair.review_namespace(namespace), timeout),
                 )  # fmt: skip
             except Failure as failure:
                 with lock:
@@ -917,7 +958,8 @@ def check_rbac(ctx: CheckContext) -> None:
         if not denied:
             return
         manifest = rbac_manifest(denied, subject, namespace, ctx.connector.identifier)
-        role = "Role and RoleBinding" if namespace else "ClusterRole and ClusterRoleBinding"
+        kinds = [doc["kind"] for doc in yaml.safe_load_all(manifest) if doc]
+        role = " and ".join(dict.fromkeys(kinds))
         unknown = "" if subject.known else " (set the subject: the identity is unknown)"
         ctx.fail(
             "k8s-rbac-denied",
