@@ -936,6 +936,9 @@ def check_rbac(ctx: CheckContext) -> None:
         errors: list[Failure] = []
 
         def review(pair: Pair) -> bool | None:
+            with lock:
+                if errors:  # one failure names the problem: don't wait on the others too
+                    return None
             try:
                 answer = call(
                     ctx, session, f"the access review '{pair.describe()}'",
