@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import textwrap
 import time
 from collections.abc import Callable
@@ -621,3 +622,202 @@ def test_kubernetes_auth_with_the_pods_token(
     evidence = run.assert_failed("no_role", "auth", "invalid-credentials")
     assert 'role "nobody" could not be found' in evidence["problem"]
     _never_leaks(run, token)
+
+
+# -- hardening ------------------------------------------------------------------------------------
+
+
+def test_approle_secret_id_is_not_sent_over_plain_http(
+    sb: Sandbox, run_connectors: RunConnectors
+) -> None:
+    """Like a token, an AppRole secret ID (or a pod's service-account token) is a credential:
+    over plain HTTP to a named host it is not sent at all, not sent and then refused."""
+    login = SandboxResponse.json({"auth": {"client_token": "s.issued-over-plain-http"}})
+    plain = sb.http("plain-approle.vault.sandbox.test", handler=_vault_like({
+        "/v1/sys/health": HEALTHY,
+        "/v1/auth/approle/login": login,
+        "/v1/auth/kubernetes/login": login,
+    }))  # fmt: skip
+    run = run_connectors(
+        vault_connector("approle", plain.url, token_ref=None,
+                        extra="appRoleId: role-1\nsecretId: account.approle_secret\n"),
+        secrets={"account.approle_secret": "secret-id-never-in-clear"},
+    )  # fmt: skip
+    run.assert_warning("approle", "auth", "insecure-transport")
+    paths = [request.path for request in plain.received]
+    assert not any("/login" in path for path in paths), paths
+
+
+LOGIN_LEAK_CONFTEST = """
+import logging
+
+from pytest_connectors import Check, Phase
+from pytest_connectors.checks import vault
+
+log = logging.getLogger("leaky")
+
+
+def leaky(ctx):
+    token = vault.login(ctx).token
+    log.warning("token is %s", token)
+    print("stdout token", token)
+    raise RuntimeError("boom with " + token)
+
+
+def pytest_connectors_register_checks(registry):
+    registry.register(Check("leaky", Phase.AUTHORIZATION, leaky, needs=("auth",)))
+"""
+
+
+def test_tokens_vault_issues_are_masked(
+    bao: OpenBao, run_connectors: RunConnectors, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """The token an AppRole login returns, or that a Vault Agent sink holds, is a secret too:
+    the masker knows it even though it never came from the secret chain."""
+    role_id, secret_id = bao.approle("harness", ["harness-rw"])
+    sink = tmp_path / "agent-token"
+    agent_token = bao.token(["harness-rw"])
+    sink.write_text(agent_token, encoding="utf-8")
+    pytester.makeconftest(LOGIN_LEAK_CONFTEST)
+    run = run_connectors(
+        vault_connector("approle", bao.url, token_ref=None,
+                        extra=f"appRoleId: {role_id}\nsecretId: account.approle_secret\n"),
+        vault_connector("agent", bao.url, token_ref=None,
+                        extra=f"useVaultAgent: true\nsinkPath: {sink}\n"),
+        secrets={"account.approle_secret": secret_id},
+        args=["-vv", "-l", "--log-level=DEBUG"],
+    )  # fmt: skip
+    assert "token is ***" in run.text  # the leak was tried
+    _all_passed(run, "approle")
+    assert agent_token not in run.text
+    issued = re.findall(r"boom with ([\w.*-]+)", run.text)
+    assert issued and all(value == "***" for value in issued), issued
+    assert "Login(token=" not in run.text
+
+
+def test_renewable_token_with_an_explicit_max_ttl_soon_warns(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """Renewal cannot carry a token past its explicit_max_ttl: however often Harness renews, a
+    token whose hard limit falls within the warning window lapses then."""
+    token = bao.token(["harness-rw"], ttl="1h", explicit_max_ttl="48h")
+    run = run_connectors(
+        vault_connector("v", bao.url, extra="renewalIntervalMinutes: 10\n"),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_warning("v", "auth", "credentials-expiring")
+    assert evidence["renewable"] is True and 1.9 < evidence["days_left"] <= 2.0
+    assert "explicit_max_ttl" in run.check("v", "auth")["message"]
+    far = bao.token(["harness-rw"], ttl="1h", explicit_max_ttl="720h")
+    run = run_connectors(
+        vault_connector("v", bao.url, extra="renewalIntervalMinutes: 10\n"),
+        secrets={"account.vault_token": far},
+    )
+    run.assert_passed("v", "auth")
+
+
+def test_vault_lookup_and_login_answers_of_the_wrong_shape_are_named(
+    sb: Sandbox, run_connectors: RunConnectors
+) -> None:
+    """A server at vaultUrl that answers lookup-self or a login with something that is not a
+    Vault answer (a list, no auth block, a redirect, an odd TTL) is named, never a traceback,
+    and never a passed auth."""
+    servers = {
+        "listdata": {"/v1/auth/token/lookup-self": SandboxResponse.json({"data": ["x"]})},
+        "oddttl": {"/v1/auth/token/lookup-self": SandboxResponse.json(
+            {"data": {"ttl": "soon", "policies": "default", "expire_time": "2030-01-01T00:00:00"}}
+        )},
+        "redirect": {"/v1/auth/token/lookup-self": SandboxResponse(
+            307, {"Location": "https://sso.example.com/login"}, b""
+        )},
+        "empty": {"/v1/auth/token/lookup-self": SandboxResponse.json({})},
+    }  # fmt: skip
+    docs = []
+    for name, answers in servers.items():
+        server = sb.https(f"{name}.vault.sandbox.test",
+                          handler=_vault_like({"/v1/sys/health": HEALTHY, **answers}))  # fmt: skip
+        docs.append(vault_connector(name, server.url))
+    approle = sb.https("approle.vault.sandbox.test", handler=_vault_like({
+        "/v1/sys/health": HEALTHY, "/v1/auth/approle/login": SandboxResponse.json({"auth": None}),
+    }))  # fmt: skip
+    docs.append(vault_connector("approle", approle.url, token_ref=None,
+                                extra="appRoleId: r\nsecretId: account.tok\n"))  # fmt: skip
+    run = run_connectors(*docs, secrets={"account.vault_token": "t"})
+    assert "Traceback" not in run.text
+    for name in ("listdata", "redirect", "empty", "approle"):
+        evidence = run.assert_failed(name, "auth", "incorrect-endpoint")
+        assert "not a Vault" in evidence["problem"] or "redirect" in evidence["problem"]
+    assert run.check("oddttl", "auth")["outcome"] != "error"
+    run.assert_passed("oddttl", "auth")
+
+
+def test_vault_values_of_other_json_types_read_as_harness_does(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """A nested map is handed over as JSON, a boolean as JSON's ``true`` (not Python's text
+    for them), and ``#a.b`` walks into a nested map (Harness's JSON secrets)."""
+    server, fake = sb.registry(token_server=False)
+    fake.add_user("bot", '{"a":"b"}')
+    fake.add_user("bot2", "true")
+    fake.add_user("bot3", "deep-pw")
+    bao.api("POST", "/v1/secret/data/ci/json", {"data": {
+        "map": {"a": "b"}, "flag": True, "outer": {"inner": "deep-pw"},
+    }})  # fmt: skip
+    bao.policy("ci-read", 'path "secret/data/ci/*" { capabilities = ["read"] }\n')
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("map_pw", "my_vault", "ci/json#map"),
+        secret_doc("flag_pw", "my_vault", "ci/json#flag"),
+        secret_doc("deep_pw", "my_vault", "ci/json#outer.inner"),
+        registry_connector("map", server.url).replace("account.reg_pw", "account.map_pw"),
+        registry_connector("flag", server.url)
+        .replace("account.reg_pw", "account.flag_pw")
+        .replace("username: bot", "username: bot2"),
+        registry_connector("deep", server.url)
+        .replace("account.reg_pw", "account.deep_pw")
+        .replace("username: bot", "username: bot3"),
+        secrets={"account.vault_token": bao.token(["ci-read"])},
+    )
+    for name in ("map", "flag", "deep"):
+        run.assert_passed(name, "secrets")
+        run.assert_passed(name, "auth")
+
+
+def test_deleted_kv2_secret_and_manager_description(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """A KV v2 secret whose latest version was deleted is not found (named, with the path);
+    the sources list does not call a loaded Vault connector 'not loaded'."""
+    url, token = _registry_with_vault_password(sb, bao, "pw-value-never-printed")
+    bao.api("DELETE", "/v1/secret/data/ci/registry")
+    run = run_connectors(
+        vault_connector("my_vault", bao.url),
+        secret_doc("reg_pw", "my_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        secrets={"account.vault_token": token},
+    )
+    evidence = run.assert_failed("reg", "secrets", "secret-not-found")
+    assert evidence["vault_path"] == "secret/data/ci/registry#password"
+    assert "not a Vault connector loaded" not in evidence["sources"], evidence["sources"]
+    assert "Traceback" not in run.text
+
+
+def test_paths_expectation_keeps_a_folders_trailing_slash(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """``secret/metadata/harness/`` (list the folder) is not ``secret/metadata/harness``: a
+    policy on ``secret/metadata/harness/*`` grants the first only."""
+    token = bao.token(["harness-rw"])
+    settings = textwrap.dedent(
+        """\
+        pytestConnectors:
+          connectors:
+            account.v:
+              vault: {paths: {"secret/metadata/harness/": [list]}}
+        """
+    )
+    run = run_connectors(
+        vault_connector("v", bao.url), settings=settings, secrets={"account.vault_token": token}
+    )
+    evidence = run.assert_passed("v", "permissions")
+    assert evidence["required"] == {"secret/metadata/harness/": ["list"]}

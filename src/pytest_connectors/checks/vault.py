@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import requests
 
 from ..endpoints import Endpoint
+from ..masking import MASKER
 from ..model import Connector, Credential, VaultSpec
 from ..probes.prober import Prober
 from ..probes.sessions import PinningError, pinned_session
@@ -94,15 +95,19 @@ def _endpoint(ctx: CheckContext) -> Endpoint:
 # -- talking to Vault ---------------------------------------------------------------------------
 
 
-def client(ctx: CheckContext, token: str | None = None, namespace: bool = True) -> hvac.Client:
-    """An hvac client for the connector's Vault (``token`` only when one is to be sent)."""
+def client(
+    ctx: CheckContext, token: str | None = None, namespace: bool = True, credential: bool = False
+) -> hvac.Client:
+    """An hvac client for the connector's Vault (``token`` only when one is to be sent;
+    ``credential`` when a login credential — secret ID, service-account token — will be)."""
     hvac = _hvac()
     endpoint = _endpoint(ctx)
     plain = endpoint.scheme == "http" and not is_loopback(endpoint.host)
-    if token is not None and plain and not ctx.options.allow_insecure:
+    if (token is not None or credential) and plain and not ctx.options.allow_insecure:
+        what = "Vault token" if token is not None else "login credential"
         raise Failure(
             "insecure-transport",
-            f"{endpoint.url} is plain HTTP: the Vault token was not sent (allow it with"
+            f"{endpoint.url} is plain HTTP: the {what} was not sent (allow it with"
             " --connectors-allow-insecure)",
             url=endpoint.url,
         )
@@ -192,6 +197,54 @@ def _short(exc: BaseException) -> str:
     return text.strip("()' ")[:300]
 
 
+def _vault_answer(ctx: CheckContext, response: Any, doing: str) -> dict[str, Any]:
+    """The JSON map Vault answers with; a redirect, an empty or a non-JSON-map body (what a
+    web server or SSO gateway at vaultUrl answers) is ``incorrect-endpoint``."""
+    if isinstance(response, dict):
+        return response
+    url = _endpoint(ctx).url.rstrip("/")
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int) and 300 <= status < 400:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url} answers {doing} with a redirect ({status}); the token is never sent after"
+            " one, so vaultUrl must name the real address",
+            url=url, problem=f"redirect ({status})",
+        )  # fmt: skip
+    data = _json(response)
+    if not data:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{url} does not answer {doing} as Vault does ({status}): is vaultUrl a Vault server?",
+            url=url, problem=f"not a Vault API answer: {status}",
+        )  # fmt: skip
+    return data
+
+
+def _not_vault(ctx: CheckContext, doing: str, what: str) -> NoReturn:
+    url = _endpoint(ctx).url.rstrip("/")
+    raise Failure(
+        "incorrect-endpoint",
+        f"{url} answers {doing} with {what}, not as Vault does: is vaultUrl a Vault server?",
+        url=url, problem=f"not a Vault API answer: {what}",
+    )  # fmt: skip
+
+
+def _client_token(ctx: CheckContext, answer: Any, doing: str) -> str:
+    """The ``auth.client_token`` of a login answer (registered with the masker)."""
+    auth = _vault_answer(ctx, answer, doing).get("auth")
+    token = auth.get("client_token") if isinstance(auth, dict) else None
+    if not isinstance(token, str) or not token:
+        _not_vault(ctx, doing, "no auth.client_token")
+    return _issued(token)
+
+
+def _issued(token: str) -> str:
+    """A token Vault issued (or an agent left): a secret, though not from the secret chain."""
+    MASKER.add(token)
+    return token
+
+
 def _json(response: Any) -> dict[str, Any]:
     if isinstance(response, dict):
         return response
@@ -253,7 +306,7 @@ def check_health(ctx: CheckContext) -> None:
 
 @dataclass(frozen=True)
 class Login:
-    token: str
+    token: str = field(repr=False)
     method: str  # Token | AppRole | VaultAgent
     lookup: dict[str, Any]
 
@@ -278,7 +331,7 @@ def _token(ctx: CheckContext, credential: Credential) -> str:
     if credential.kind == "AppRole":
         role_id = str(credential.values.get("appRoleId") or "")
         _, secret_id = secret_of(ctx, credential, "secretId")
-        approle = client(ctx, token=None)
+        approle = client(ctx, token=None, credential=True)
         try:
             with translated(ctx, "logging in with AppRole"):
                 answer = approle.auth.approle.login(
@@ -290,7 +343,7 @@ def _token(ctx: CheckContext, credential: Credential) -> str:
                 f"Vault refused the AppRole login of role id {role_id}: {_vault_errors(exc)}",
                 method="AppRole", role_id=role_id, problem=_vault_errors(exc),
             ) from None  # fmt: skip
-        return str(answer["auth"]["client_token"])
+        return _client_token(ctx, answer, "the AppRole login")
     if credential.kind == "VaultAgent":
         sink = Path(str(credential.values.get("sinkPath") or ""))
         try:
@@ -308,7 +361,7 @@ def _token(ctx: CheckContext, credential: Credential) -> str:
                 f"the Vault Agent sink file {sink} is empty",
                 method="VaultAgent", sink_path=str(sink),
             )  # fmt: skip
-        return token
+        return _issued(token)
     if credential.kind == "K8sAuth":
         return _kubernetes_login(ctx, credential)
     raise Skip(
@@ -337,7 +390,7 @@ def _kubernetes_login(ctx: CheckContext, credential: Credential) -> str:
         ) from None
     if not jwt.reveal():
         raise Failure("invalid-credentials", f"the token file {path} is empty", **facts)
-    vault = client(ctx, token=None)
+    vault = client(ctx, token=None, credential=True)
     try:
         with translated(ctx, f"logging in at auth/{mount}"):
             answer = vault.auth.kubernetes.login(
@@ -356,7 +409,7 @@ def _kubernetes_login(ctx: CheckContext, credential: Credential) -> str:
             f"no auth method is mounted at auth/{mount} (k8sAuthEndpoint)",
             problem=f"nothing at auth/{mount}/login", **facts,
         ) from None  # fmt: skip
-    return str(answer["auth"]["client_token"])
+    return _client_token(ctx, answer, f"the login at auth/{mount}")
 
 
 def _vault_errors(exc: BaseException) -> str:
@@ -387,7 +440,10 @@ def login(ctx: CheckContext) -> Login:
             method=credential.kind, problem=_vault_errors(exc),
             namespace=_spec(ctx.connector).namespace,
         ) from None  # fmt: skip
-    found = Login(token, credential.kind, _json(lookup).get("data") or {})
+    data = _vault_answer(ctx, lookup, "auth/token/lookup-self").get("data")
+    if not isinstance(data, dict) or not any(k in data for k in ("policies", "accessor", "ttl")):
+        _not_vault(ctx, "auth/token/lookup-self", "no token data")
+    found = Login(token, credential.kind, data)
     cache[key] = found
     return found
 
@@ -397,20 +453,44 @@ def _expiry(lookup: dict[str, Any]) -> datetime | None:
     if not isinstance(raw, str) or not raw:
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        found = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=timezone.utc)
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _policies(lookup: dict[str, Any]) -> list[str]:
+    policies = lookup.get("policies") or []
+    return [str(p) for p in policies] if isinstance(policies, list) else [str(policies)]
+
+
+def _hard_limit(lookup: dict[str, Any]) -> datetime | None:
+    """When the token's ``explicit_max_ttl`` ends it: no renewal carries it past that."""
+    max_ttl, created = (
+        _seconds(lookup.get("explicit_max_ttl")),
+        _seconds(lookup.get("creation_time")),
+    )
+    if max_ttl <= 0 or created <= 0:
+        return None
+    return datetime.fromtimestamp(created + max_ttl, timezone.utc)
 
 
 def check_auth(ctx: CheckContext) -> None:
     found = login(ctx)
     lookup = found.lookup
-    ttl = int(lookup.get("ttl") or 0)
+    ttl = _seconds(lookup.get("ttl"))
     expires = _expiry(lookup)
     renewable = bool(lookup.get("renewable"))
     facts: dict[str, Any] = {
         "method": found.method,
-        "policies": list(lookup.get("policies") or []),
+        "policies": _policies(lookup),
         "ttl_s": ttl,
         "renewable": renewable,
         "expires_at": expires.isoformat() if expires else None,
@@ -436,7 +516,20 @@ def check_auth(ctx: CheckContext) -> None:
         )  # fmt: skip
         return
     warning_days = ctx.settings.defaults.credentialExpiryWarningDays
-    if left_s <= warning_days * 86400 and not (renewable and renewal):
+    if renewable and renewal:
+        hard = _hard_limit(lookup)
+        hard_left_s = (hard - now).total_seconds() if hard is not None else None
+        if hard is not None and hard_left_s is not None and hard_left_s <= warning_days * 86400:
+            ctx.warn(
+                "credentials-expiring",
+                f"the Vault token cannot be renewed past its explicit_max_ttl: it lapses at"
+                f" {hard.isoformat()} ({hard_left_s / 86400:.1f} days left) however often"
+                " Harness renews it",
+                days_left=round(hard_left_s / 86400, 3), max_expires_at=hard.isoformat(),
+                **facts,
+            )  # fmt: skip
+        return
+    if left_s <= warning_days * 86400:
         ctx.warn(
             "credentials-expiring",
             f"the Vault token expires at {expires.isoformat()} ({left_s / 86400:.1f} days left)"
@@ -456,7 +549,7 @@ def required_paths(connector: Connector, expected: Any) -> dict[str, tuple[str, 
     """Path → capabilities the connector needs (the ``vault.paths`` expectation wins)."""
     if isinstance(expected, dict) and expected:
         return {
-            str(path).strip("/"): tuple(str(c) for c in (caps or []))
+            str(path).lstrip("/"): tuple(str(c) for c in (caps or []))
             for path, caps in expected.items()
         }
     spec = _spec(connector)
@@ -506,12 +599,12 @@ def check_permissions(ctx: CheckContext) -> None:
         shown = "; ".join(f"{', '.join(caps)} on {path}" for path, caps in missing.items())
         raise Failure(
             "insufficient-permissions",
-            f"the token's policies ({', '.join(found.lookup.get('policies') or []) or 'none'})"
+            f"the token's policies ({', '.join(_policies(found.lookup)) or 'none'})"
             f" lack {shown}"
             + (" (readOnly connector)" if spec.read_only and expected is None else ""),
             missing=[f"{path}: {', '.join(caps)}" for path, caps in missing.items()],
             capabilities=capabilities,
-            policies=list(found.lookup.get("policies") or []),
+            policies=_policies(found.lookup),
         )
 
 
@@ -533,7 +626,7 @@ def _capabilities_denied(
         f"Vault refused sys/capabilities-self, so the token can do nothing on the connector's"
         f" paths{hint}",
         missing=[f"{path}: {', '.join(caps)}" for path, caps in wanted.items()],
-        policies=list(found.lookup.get("policies") or []),
+        policies=_policies(found.lookup),
         token_namespace=token_ns or "root",
         namespace=connector_ns or "root",
     )

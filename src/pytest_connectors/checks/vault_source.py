@@ -17,6 +17,7 @@ reads it. The Vault connector's own checks decide whether it can be asked at all
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ..model import Connector, SecretDefinition, VaultSpec
@@ -63,6 +64,9 @@ class VaultSecretSource:
         definition = self._definition(address)
         if definition is None:
             return ""  # not a secret kept in a secret manager: nothing was asked
+        manager = self._manager(definition)
+        if manager is not None:
+            return f"Vault connector {manager.ref} (secret {definition.file}:{definition.line})"
         return (
             f"secret manager '{definition.manager}' (not a Vault connector loaded in this run;"
             f" {definition.file}:{definition.line})"
@@ -185,14 +189,31 @@ class VaultSecretSource:
             ) from None
         except Skip as exc:
             raise SecretSourceError(f"{where}: {exc}", **evidence) from None
-        if not isinstance(data, dict) or key not in data:
+        found, value = _value_at(data, key)
+        if not found:
             keys = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else "none"
             raise SecretSourceError(
                 f"{where}: {full} has no key '{key}' (keys: {keys or 'none'})",
                 vault_problem=f"the secret exists but has no key '{key}'", **evidence,
             )  # fmt: skip
-        value = data[key]
-        return None if value is None else str(value)
+        if value is None or isinstance(value, str):
+            return value
+        # A map, list, number or boolean is handed over as JSON text, as Harness does.
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _value_at(data: Any, key: str) -> tuple[bool, Any]:
+    """``key`` in the secret's data; else ``a.b.c`` walks into nested maps (JSON secrets)."""
+    if not isinstance(data, dict):
+        return False, None
+    if key in data:
+        return True, data[key]
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
 
 
 def _blocked(result: Any) -> bool:
