@@ -471,3 +471,39 @@ def test_oauth_credential_is_checked_like_a_token(sb, run_connectors):
     run.assert_passed("gh", "permissions")
     run.assert_passed("gh", "rate_limit")
     _never_leaks(run, TOKEN)
+
+
+# -- answers of an unexpected shape ------------------------------------------------------
+
+
+def _internal_errors(run: Run) -> list[str]:
+    return [
+        f"{name}: {check['message']}"
+        for name, check in run.checks("gh").items()
+        if check["outcome"] == "failed" and check["failure_mode"] is None
+    ]
+
+
+def test_odd_answers_are_judged_not_tracebacks(sb, run_connectors):
+    """A proxy or an appliance in front of GitHub Enterprise may answer a JSON list, or a
+    /rate_limit whose numbers are not numbers: each check still ends with a named outcome."""
+    fake = FakeGitHub()
+    fake.add_token(TOKEN, login="ci-bot", repos={REPO})
+
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        scopes = {"X-OAuth-Scopes": ", ".join(ALL_SCOPES)}
+        if request.path == "/api/v3/user":
+            return SandboxResponse.json(["not", "a", "user"], headers=scopes)
+        if request.path == "/api/v3/rate_limit":
+            core = {"limit": 5000, "remaining": "lots", "reset": "soon"}
+            return SandboxResponse.json({"resources": {"core": core}, "rate": core})
+        return fake(request)
+
+    server = sb.https("github.sandbox.test", handler=handler)
+
+    run = _run(run_connectors, server)
+
+    assert _internal_errors(run) == []
+    run.assert_passed("gh", "auth")
+    run.assert_passed("gh", "permissions")
+    assert run.check("gh", "rate_limit")["outcome"] == "skipped"

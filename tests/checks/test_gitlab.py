@@ -349,3 +349,132 @@ def test_redirect_to_another_origin_never_carries_the_token(sb: Sandbox, run_con
         assert not request.headers.get("authorization")
         assert not request.headers.get("private-token")
     _never_leaks(run, TOKEN)
+
+
+# -- read_repository tokens, instances under a path, SSH URLs, odd answers ------------------
+
+
+def test_read_repository_token_is_accepted(sb: Sandbox, run_connectors):
+    """GitLab answers ``403 insufficient_scope`` on ``/user`` to a token with only
+    ``read_repository`` (enough to clone, what Harness documents): the token is valid, not
+    ``invalid-credentials``; its record still gives the scopes and the expiry."""
+    server, fake = sb.gitlab()
+    fake.add_token(TOKEN, scopes=["read_repository"], projects={PROJECT}, expires_at=_day(3))
+    run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
+    evidence = run.assert_warning("gl", "auth", "credentials-expiring")
+    assert evidence["scopes"] == ["read_repository"]
+    assert "read_user" in evidence["user_lookup"]
+    evidence = run.assert_passed("gl", "permissions")
+    assert "not readable through the API" in evidence["project_access"]
+    _never_leaks(run, TOKEN)
+
+
+def test_read_repository_token_still_fails_when_revoked(sb: Sandbox, run_connectors):
+    server, fake = sb.gitlab()
+    fake.add_token(TOKEN, scopes=["read_repository"], projects={PROJECT})
+    fake.revoke(TOKEN)
+    run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
+    run.assert_failed("gl", "auth", "invalid-credentials")
+
+
+def _under_path(fake: FakeGitLab, prefix: str):
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        if not request.path.startswith(prefix + "/"):
+            return SandboxResponse.json({"error": "404 Not Found"}, status=404)
+        inner = request.path[len(prefix) :]
+        return fake(SandboxRequest(request.method, inner, request.headers, request.body))
+
+    return handler
+
+
+def test_instance_under_a_path(sb: Sandbox, run_connectors):
+    """GitLab at ``https://host/gitlab`` (``apiUrl`` says so): the project of
+    ``https://host/gitlab/group/app.git`` is ``group/app``, not ``gitlab/group/app``."""
+    fake = FakeGitLab()
+    fake.add_token(TOKEN, projects={PROJECT})
+    server = sb.https("gitlab.sandbox.test", handler=_under_path(fake, "/gitlab"))
+    run = run_connectors(gitlab_repo("gl", f"{server.url}/gitlab"), secrets={REF: TOKEN})
+    run.assert_passed("gl", "auth")
+    assert run.assert_passed("gl", "permissions")["project"] == PROJECT
+    assert fake.authorized_requests("/projects/group%2Fapp") >= 1
+
+
+def test_scp_like_ssh_url_names_the_project(sb: Sandbox, run_connectors):
+    """``git@host:group/app.git`` names the project after the colon: ``permissions`` must read
+    it (it used to find no project and pass without reading one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    server, fake = sb.gitlab()
+    fake.add_token(TOKEN, projects={"group/other"})  # not the connector's project
+    connector = textwrap.dedent(
+        f"""\
+        connector:
+          name: gl
+          identifier: gl
+          type: Gitlab
+          spec:
+            type: Repo
+            url: git@{server.name}:{PROJECT}.git
+            authentication:
+              type: Ssh
+              spec: {{sshKeyRef: account.gl_key}}
+            apiAccess:
+              type: Token
+              spec: {{tokenRef: {REF}, apiUrl: "{server.url}"}}
+            delegateSelectors: [demo]
+        """
+    )
+    # nothing listens on port 22 of the sandbox: the SSH endpoint's own checks are not the point
+    settings = "pytestConnectors:\n  connectors:\n    account.gl: {skip: [tcp, latency]}\n"
+    run = run_connectors(
+        connector, settings=settings, secrets={REF: TOKEN, "account.gl_key": key.decode()}
+    )
+    run.assert_passed("gl", "auth")
+    evidence = run.assert_failed("gl", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {PROJECT}"
+    assert fake.authorized_requests("/projects/group%2Fapp") >= 1
+    _never_leaks(run, TOKEN)
+
+
+def test_odd_answers_are_judged_not_tracebacks(sb: Sandbox, run_connectors):
+    """A token record that is a JSON list and a RateLimit header that is not a number end
+    each check with a named outcome, not an internal error."""
+    fake = FakeGitLab()
+    fake.add_token(TOKEN, projects={PROJECT})
+
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        if request.path == "/api/v4/personal_access_tokens/self":
+            return SandboxResponse.json(["not", "a", "record"])
+        answer = fake(request)
+        if request.path == "/api/v4/user":
+            answer.headers["RateLimit-Remaining"] = "n/a"
+        return answer
+
+    server = sb.https("gitlab.sandbox.test", handler=handler)
+    run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
+    crashed = [
+        n for n, c in run.checks("gl").items() if c["outcome"] == "failed" and not c["failure_mode"]
+    ]
+    assert crashed == []
+    run.assert_passed("gl", "auth")
+    run.assert_passed("gl", "permissions")
+    assert run.check("gl", "rate_limit")["outcome"] == "skipped"
+
+
+def test_refusal_with_a_list_body_is_invalid_credentials(sb: Sandbox, run_connectors):
+    fake = FakeGitLab()
+
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        if request.path == "/api/v4/user":
+            return SandboxResponse.json(["denied"], status=401)
+        return fake(request)
+
+    server = sb.https("gitlab.sandbox.test", handler=handler)
+    run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
+    run.assert_failed("gl", "auth", "invalid-credentials")

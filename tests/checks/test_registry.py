@@ -12,6 +12,8 @@ import json
 import textwrap
 from typing import Any
 
+import pytest
+
 from pytest_connectors.sandbox import FakeRegistry, Sandbox, SandboxRequest, SandboxResponse
 
 from .conftest import Run
@@ -240,3 +242,85 @@ def test_token_server_redirect_never_carries_the_password(sb: Sandbox, run_conne
     assert fake.issued == 0 and not fake.token_requests
     _nothing_reached(elsewhere)
     _never_leaks(run, PASSWORD)
+
+
+# -- challenges and answers of other shapes ---------------------------------------------------
+
+
+def _in_front_of(fake: FakeRegistry, override: Any) -> Any:
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        answer = override(request)
+        return answer if answer is not None else fake(request)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        'Bearer realm={realm},service="{service}"',  # a token, not a quoted string (RFC 7235)
+        'Bearer Realm="{realm}", Service="{service}"',  # parameter names are case-insensitive
+        'bearer realm="{realm}",service="{service}",error="invalid_token"',
+    ],
+    ids=["unquoted", "capitalised", "extra-param"],
+)
+def test_challenge_forms_are_understood(sb: Sandbox, run_connectors, challenge):
+    fake = FakeRegistry(service="registry.sandbox.test")
+    fake.add_user("bot", PASSWORD)
+    server = sb.https("registry.sandbox.test")
+    fake.realm = f"{server.url}/token"
+    header = challenge.format(realm=fake.realm, service=fake.service)
+
+    def override(request: SandboxRequest) -> SandboxResponse | None:
+        answer = fake(request)
+        if request.path == "/v2/" and answer.status == 401:
+            answer.headers["WWW-Authenticate"] = header
+        return answer
+
+    server.handler = _in_front_of(fake, override)
+    run = run_connectors(registry_connector("reg", server.url), secrets={REF: PASSWORD})
+    run.assert_passed("reg", "auth")
+    assert fake.token_requests[-1].service == "registry.sandbox.test"
+    assert fake.token_requests[-1].user == "bot"
+    _never_leaks(run, PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("where", "status", "mode"),
+    [
+        ("/v2/", 404, "incorrect-endpoint"),  # no registry API at the URL
+        ("/v2/", 503, "incorrect-endpoint"),  # the registry failed: not the credential's fault
+        ("/v2/", 429, "rate-limited"),
+        ("/token", 502, "incorrect-endpoint"),
+        ("/token", 429, "rate-limited"),
+    ],
+)
+def test_answers_that_are_not_a_refusal(sb: Sandbox, run_connectors, where, status, mode):
+    fake = FakeRegistry(service="registry.sandbox.test")
+    fake.add_user("bot", PASSWORD)
+
+    def override(request: SandboxRequest) -> SandboxResponse | None:
+        if request.path.split("?", 1)[0] == where:
+            return SandboxResponse.json({"errors": []}, status=status)
+        return None
+
+    server = sb.https("registry.sandbox.test", handler=_in_front_of(fake, override))
+    fake.realm = f"{server.url}/token"
+    run = run_connectors(registry_connector("reg", server.url), secrets={REF: PASSWORD})
+    run.assert_failed("reg", "auth", mode)
+    _never_leaks(run, PASSWORD)
+
+
+def test_token_answer_that_is_not_an_object(sb: Sandbox, run_connectors):
+    fake = FakeRegistry(service="registry.sandbox.test")
+    fake.add_user("bot", PASSWORD)
+
+    def override(request: SandboxRequest) -> SandboxResponse | None:
+        if request.path.startswith("/token"):
+            return SandboxResponse.json(["a-token"])
+        return None
+
+    server = sb.https("registry.sandbox.test", handler=_in_front_of(fake, override))
+    fake.realm = f"{server.url}/token"
+    run = run_connectors(registry_connector("reg", server.url), secrets={REF: PASSWORD})
+    run.assert_failed("reg", "auth", "invalid-credentials")

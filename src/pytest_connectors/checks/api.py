@@ -90,6 +90,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def json_object(result: HttpResult) -> dict[str, Any]:
+    """The answer's JSON object; ``{}`` for anything else (not JSON, a list, a string)."""
+    data = result.json()
+    return data if isinstance(data, dict) else {}
+
+
+def as_int(raw: Any) -> int | None:
+    """An integer from a header or JSON field; None when it is absent or not a number."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        return int(str(raw).strip()) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def epoch_to_iso(raw: Any) -> str | None:
     try:
         return datetime.fromtimestamp(int(raw), timezone.utc).isoformat()

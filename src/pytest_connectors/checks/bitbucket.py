@@ -47,7 +47,7 @@ from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
 from ..results import Failure, Skip
 from ..secrets import Secret
-from .api import call, secret_of
+from .api import call, json_object, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -221,7 +221,7 @@ def check_auth(ctx: CheckContext) -> None:
 def _note_version(ctx: CheckContext) -> None:
     result = _call(ctx, "/application-properties")
     if result.status == 200:
-        ctx.note(server_version=(result.json() or {}).get("version"))
+        ctx.note(server_version=json_object(result).get("version"))
 
 
 def repository_key(connector: Connector) -> tuple[str, str] | None:

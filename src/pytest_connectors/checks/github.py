@@ -30,13 +30,13 @@ from datetime import datetime
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..endpoints import Endpoint, api_endpoint
+from ..endpoints import Endpoint, EndpointError, api_endpoint, parse_url
 from ..model import Connector, Credential, ScmSpec, SecretRef
 from ..probes.http import HttpResult
 from ..probes.prober import Prober
 from ..results import Failure, Skip
 from ..secrets import Secret
-from .api import call, epoch_to_iso, judge_headroom, secret_of
+from .api import as_int, call, epoch_to_iso, json_object, judge_headroom, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -271,7 +271,7 @@ def _mint(ctx: CheckContext, app: _App) -> tuple[Secret, HttpResult]:
         if result.status == 401:
             raise _app_rejected(app, result, "(wrong private key, application id or clock)")
         raise _app_rejected(app, result, "on GET /app")
-    data = result.json() or {}
+    data = json_object(result)
     ctx.note(app_slug=data.get("slug"), app_id=data.get("id"))
     path = f"/app/installations/{app.installation_id}/access_tokens"
     minted = call(ctx, base, path, bearer, method="POST")
@@ -286,8 +286,8 @@ def _mint(ctx: CheckContext, app: _App) -> tuple[Secret, HttpResult]:
             installation_id=app.installation_id,
             provider_error="installation not found for this app",
         )
-    body = minted.json() or {}
-    if minted.status != 201 or not isinstance(body, dict) or not body.get("token"):
+    body = json_object(minted)
+    if minted.status != 201 or not body.get("token"):
         _raise_common(minted)
         raise _app_rejected(app, minted, f"minting a token for installation {app.installation_id}")
     token = Secret(
@@ -309,7 +309,7 @@ def _installation_token(ctx: CheckContext, app: _App) -> Secret:
 def _check_app_auth(ctx: CheckContext, credential: Credential) -> None:
     app = _app(ctx, credential)
     _, minted = _mint(ctx, app)
-    body = minted.json() or {}
+    body = json_object(minted)
     ctx.note(
         token_kind="GitHub App installation",
         application_id=app.application_id,
@@ -320,19 +320,12 @@ def _check_app_auth(ctx: CheckContext, credential: Credential) -> None:
     )
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _raise_rate_limited(result: HttpResult) -> None:
     raise Failure(
         "rate-limited",
         f"GitHub refused the call with {result.status}: {result.message}",
-        remaining=_int(result.headers.get("x-ratelimit-remaining")),
-        limit=_int(result.headers.get("x-ratelimit-limit")),
+        remaining=as_int(result.headers.get("x-ratelimit-remaining")),
+        limit=as_int(result.headers.get("x-ratelimit-limit")),
         reset_at=epoch_to_iso(result.headers.get("x-ratelimit-reset")),
         retry_after=result.headers.get("retry-after"),
     )
@@ -369,7 +362,7 @@ def check_auth(ctx: CheckContext) -> None:
     result = _call(ctx, "/user")
     ctx.note(api=result.url, status=result.status)
     if result.status == 200:
-        user = result.json() or {}
+        user = json_object(result)
         scopes = result.headers.get("x-oauth-scopes")
         ctx.note(
             login=user.get("login"),
@@ -404,12 +397,14 @@ def repository_path(connector: Connector) -> str | None:
     """``owner/repo`` (GitLab: ``group/sub/project``) the connector clones or validates with."""
     spec = connector.spec
     assert isinstance(spec, ScmSpec) and spec.url
-    path = (
-        spec.url.split("://", 1)[-1].split("/", 1)[1] if "/" in spec.url.split("://", 1)[-1] else ""
-    )
-    if ":" in path.split("/", 1)[0]:  # git@host:org/repo
-        path = path.split(":", 1)[1]
-    parts = [p for p in path.removesuffix(".git").split("/") if p]
+    try:  # https://host[:port]/org/repo, ssh://git@host[:port]/org/repo, git@host:org/repo
+        path = parse_url(spec.url, "git").path
+    except EndpointError:
+        return None
+    parts = [p for p in path.split("/") if p]
+    if parts:
+        parts[-1] = parts[-1].removesuffix(".git")
+        parts = [p for p in parts if p]
     if spec.connection_type == "Repo" and len(parts) >= 2:
         return "/".join(parts)
     if parts and spec.validation_repo:
@@ -474,9 +469,12 @@ def check_permissions(ctx: CheckContext) -> None:
 
 def check_rate_limit(ctx: CheckContext) -> None:
     result = _call(ctx, "/rate_limit")
-    data = result.json() or {}
-    core = (data.get("resources") or {}).get("core") or data.get("rate") or {}
-    if result.status != 200 or "remaining" not in core:
+    data = json_object(result)
+    resources = data.get("resources")
+    core = (resources.get("core") if isinstance(resources, dict) else None) or data.get("rate")
+    core = core if isinstance(core, dict) else {}
+    remaining = as_int(core.get("remaining"))
+    if result.status != 200 or remaining is None:
         if _rate_limited(result):
             raise Failure(
                 "rate-limited",
@@ -485,9 +483,7 @@ def check_rate_limit(ctx: CheckContext) -> None:
                 reset_at=epoch_to_iso(result.headers.get("x-ratelimit-reset")),
             )
         raise Skip(f"/rate_limit answered {result.status}: no rate-limit information")
-    judge_headroom(
-        ctx, int(core["remaining"]), int(core.get("limit") or 0), epoch_to_iso(core.get("reset"))
-    )
+    judge_headroom(ctx, remaining, as_int(core.get("limit")) or 0, epoch_to_iso(core.get("reset")))
 
 
 #: What this module contributes to the provider checks (see checks/provider.py).

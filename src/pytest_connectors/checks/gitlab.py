@@ -11,17 +11,21 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from ..endpoints import Endpoint, api_endpoint
+from ..endpoints import Endpoint, EndpointError, api_endpoint, parse_url
 from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
 from ..results import Failure, Skip
-from .api import call, epoch_to_iso, judge_headroom, secret_of
+from .api import as_int, call, epoch_to_iso, json_object, judge_headroom, secret_of
 from .context import CheckContext, CollectContext
 from .github import repository_path
 from .network import applies_to_network
 
 #: GitLab needs one of these for a connector that clones (Harness's documented minimum).
 DEFAULT_ANY_OF = ("api", "read_repository")
+#: Scopes that may read ``/user`` and ``/projects/:id``; a token without them gets
+#: ``403 insufficient_scope`` there although GitLab accepted it.
+USER_SCOPES = ("api", "read_api", "read_user")
+PROJECT_SCOPES = ("api", "read_api")
 
 
 def _credential(spec: ScmSpec) -> Credential | None:
@@ -101,7 +105,8 @@ def check_auth(ctx: CheckContext) -> None:
     result = _call(ctx, "/user")
     ctx.note(api=result.url, status=result.status)
     _raise_if_throttled(result)
-    description = str((result.json() or {}).get("error_description") or "")
+    answer = json_object(result)
+    description = str(answer.get("error_description") or "")
     if result.status == 401 and "expired" in description.lower():
         raise Failure(
             "credentials-expired",
@@ -109,7 +114,12 @@ def check_auth(ctx: CheckContext) -> None:
             reference=_reference(ctx),
             provider_error=description,
         )
-    if result.status in (401, 403):
+    scope_only = result.status == 403 and answer.get("error") == "insufficient_scope"
+    if scope_only:
+        # GitLab authenticated the token and then refused it this endpoint: a token with only
+        # read_repository (enough to clone) cannot read /user; its own record says the rest.
+        ctx.note(user_lookup=f"GET /user needs one of {', '.join(USER_SCOPES)}: {description}")
+    elif result.status in (401, 403):
         raise Failure(
             "invalid-credentials",
             f"GitLab rejected the token {_reference(ctx)}: {result.status}"
@@ -122,19 +132,23 @@ def check_auth(ctx: CheckContext) -> None:
             "incorrect-endpoint", f"{result.url} answers 404: there is no GitLab API there",
             url=result.url, problem="no GitLab API at the API base",
         )  # fmt: skip
-    if result.status != 200:
+    if result.status != 200 and not scope_only:
         raise Failure(
             "invalid-credentials", f"GitLab answered {result.status} {result.message}",
             reference=_reference(ctx), provider_error=f"{result.status} {result.message}",
         )  # fmt: skip
-    user = result.json() or {}
-    ctx.note(username=user.get("username"))
+    if not scope_only:
+        ctx.note(username=answer.get("username"))
     token = _call(ctx, "/personal_access_tokens/self")
-    if token.status != 200:
+    record = json_object(token)
+    if token.status != 200 or not record:
         ctx.note(token_record=f"not readable ({token.status}): expiry and scopes unknown")
         return
-    record = token.json() or {}
-    ctx.note(scopes=list(record.get("scopes") or []), expires_at=record.get("expires_at"))
+    scopes = record.get("scopes")
+    ctx.note(
+        scopes=[str(s) for s in scopes] if isinstance(scopes, list) else None,
+        expires_at=record.get("expires_at"),
+    )
     if record.get("revoked") or record.get("active") is False:
         raise Failure(
             "invalid-credentials", f"the GitLab token {_reference(ctx)} is revoked or inactive",
@@ -166,8 +180,23 @@ def check_permissions(ctx: CheckContext) -> None:
     project = repository_path(ctx.connector)
     if project is None:
         return
+    project = _without_instance_path(ctx, project)
     result = _call(ctx, f"/projects/{quote(project, safe='')}")
     ctx.note(project=project, project_status=result.status)
+    granted = set(scopes or ())
+    if (
+        result.status == 403
+        and json_object(result).get("error") == "insufficient_scope"
+        and scopes is not None
+        and not granted & set(PROJECT_SCOPES)
+    ):
+        # read_repository is enough to clone, but not to read the project through the API.
+        ctx.note(
+            project_access=f"not readable through the API with {', '.join(scopes) or 'no'}"
+            f" scopes (GitLab needs {' or '.join(PROJECT_SCOPES)} there); Git access is"
+            " what the token is for"
+        )
+        return
     if result.status != 200:
         ctx.fail(
             "insufficient-permissions",
@@ -177,16 +206,36 @@ def check_permissions(ctx: CheckContext) -> None:
         )
 
 
+def _without_instance_path(ctx: CheckContext, project: str) -> str:
+    """``gitlab/group/app`` → ``group/app`` when GitLab lives under ``https://host/gitlab``
+    (``apiUrl`` with that path, on the connector URL's host)."""
+    spec = ctx.connector.spec
+    assert isinstance(spec, ScmSpec) and spec.url
+    prefix = _base(ctx).path.strip("/")
+    try:
+        same_host = parse_url(spec.url, "git").host == _base(ctx).host
+    except EndpointError:
+        same_host = False
+    if prefix and same_host and project.lower().startswith(prefix.lower() + "/"):
+        return project[len(prefix) + 1 :]
+    return project
+
+
 def check_rate_limit(ctx: CheckContext) -> None:
     result = _call(ctx, "/user")
     _raise_if_throttled(result)
     headers = result.headers
-    if "ratelimit-remaining" not in headers:
+    remaining = as_int(headers.get("ratelimit-remaining"))
+    if remaining is None:
+        if "ratelimit-remaining" in headers:
+            raise Skip(
+                f"GitLab's RateLimit-Remaining is not a number: {headers['ratelimit-remaining']!r}"
+            )
         raise Skip("GitLab sent no RateLimit headers: rate limiting is off for this user")
     judge_headroom(
         ctx,
-        int(headers["ratelimit-remaining"]),
-        int(headers.get("ratelimit-limit") or 0),
+        remaining,
+        as_int(headers.get("ratelimit-limit")) or 0,
         epoch_to_iso(headers.get("ratelimit-reset")),
     )
 

@@ -12,11 +12,23 @@ from ..model import Connector, DockerRegistrySpec
 from ..probes.http import HttpResult
 from ..results import Failure
 from ..secrets import Secret
-from .api import call, secret_of
+from .api import call, json_object, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
-_PARAM = re.compile(r'(\w+)="([^"]*)"')
+#: ``name=value`` of a challenge (RFC 7235: names are case-insensitive, values a token or a
+#: quoted string with backslash escapes).
+_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))')
+#: What a client sends on to the token server (as the Docker client does).
+_TOKEN_PARAMS = ("service", "scope")
+
+
+def _challenge(header: str) -> dict[str, str]:
+    """The parameters of a ``Bearer`` challenge, names lower-cased, quotes and escapes undone."""
+    return {
+        name.lower(): re.sub(r"\\(.)", r"\1", quoted) if quoted or not bare else bare
+        for name, quoted, bare in _PARAM.findall(header)
+    }
 
 
 def applies(connector: Connector, collect: CollectContext) -> bool:
@@ -57,6 +69,28 @@ def _rejected(ctx: CheckContext, reference: str | None, result: HttpResult, wher
     )
 
 
+def _unexpected(result: HttpResult, where: str) -> Failure:
+    """An answer that is neither a yes nor a credential refusal: throttling or no registry."""
+    if result.status == 429:
+        return Failure(
+            "rate-limited",
+            f"the registry answered 429 at {where}: {result.message}",
+            retry_after=result.headers.get("retry-after"),
+        )
+    if result.status == 404:
+        what = "there is no Docker registry API there"
+    elif result.status is not None and result.status >= 500:
+        what = "the server failed (this says nothing about the credential)"
+    else:
+        what = "not an answer of a Docker registry"
+    return Failure(
+        "incorrect-endpoint",
+        f"{result.url} answered {result.status} {result.message}: {what}",
+        url=result.url,
+        problem=f"status {result.status} at {where}",
+    )
+
+
 def check_auth(ctx: CheckContext) -> None:
     root = _root(ctx)
     authorization, reference = _basic(ctx)
@@ -65,11 +99,14 @@ def check_auth(ctx: CheckContext) -> None:
     ctx.note(api=first.url, status=first.status)
     if first.status == 200:
         return
-    challenge = first.headers.get("www-authenticate", "")
+    challenge = first.headers.get("www-authenticate", "").strip()
+    if first.status not in (401, 403):
+        raise _unexpected(first, "/v2/")
     if first.status != 401 or not challenge.lower().startswith("bearer"):
         raise _rejected(ctx, reference, first, "/v2/")
-    params = dict(_PARAM.findall(challenge))
-    realm = params.pop("realm", "")
+    found = _challenge(challenge[len("bearer") :])
+    realm = found.get("realm", "")
+    params = {name: found[name] for name in _TOKEN_PARAMS if found.get(name)}
     try:
         token_endpoint = parse_url(realm, "token")
     except EndpointError as exc:
@@ -87,9 +124,11 @@ def check_auth(ctx: CheckContext) -> None:
     query = ("?" + urlencode(params)) if params else ""
     realm_host = Endpoint("token", token_endpoint.scheme, token_endpoint.host, token_endpoint.port)
     token_result = call(ctx, realm_host, token_endpoint.path + query, headers)
-    if token_result.status != 200:
+    if token_result.status in (401, 403):
         raise _rejected(ctx, reference, token_result, realm)
-    data = token_result.json() or {}
+    if token_result.status != 200:
+        raise _unexpected(token_result, realm)
+    data = json_object(token_result)
     token = data.get("token") or data.get("access_token")
     if not token:
         raise _rejected(ctx, reference, token_result, realm)
