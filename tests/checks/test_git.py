@@ -172,3 +172,18 @@ def test_unknown_repository(sb: Sandbox, run_connectors):
     evidence = run.assert_failed("git", "auth", "insufficient-permissions")
     assert "missing" in evidence
     _never_leaks(run, PASSWORD)
+
+
+def test_web_page_instead_of_a_repository_is_incorrect_endpoint(sb: Sandbox, run_connectors):
+    """A URL that answers every path with an HTML page (a single-sign-on portal, a web UI that
+    serves its app for unknown paths) is not a Git server, whatever the credential."""
+
+    def portal(request: SandboxRequest) -> SandboxResponse:
+        page = b"<!doctype html><html><body>Sign in</body></html>"
+        return SandboxResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)
+
+    server = sb.https("portal.sandbox.test", handler=portal)
+    run = run_connectors(git_repo("git", f"{server.url}/{REPO}"), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("git", "auth", "incorrect-endpoint")
+    assert "text/html" in evidence["problem"]
+    _never_leaks(run, PASSWORD)

@@ -52,6 +52,14 @@ def check_auth(ctx: CheckContext) -> None:
         {"Authorization": f"Basic {header.reveal()}", "Git-Protocol": "version=2"},
     )  # fmt: skip
     ctx.note(repository=repository, status=result.status)
+    content_type = result.headers.get("content-type", "")
+    if result.status == 200 and content_type.lower().startswith("text/html"):
+        # A web page (a sign-in portal, a web UI) answers every path: not a Git server.
+        raise Failure(
+            "incorrect-endpoint",
+            f"{repository} answered 200 with a web page ({content_type}), not Git refs",
+            url=repository, problem=f"200 {content_type}: not a Git smart-HTTP answer",
+        )  # fmt: skip
     if result.status == 200:
         return
     if result.status == 401:
