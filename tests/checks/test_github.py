@@ -507,3 +507,15 @@ def test_odd_answers_are_judged_not_tracebacks(sb, run_connectors):
     run.assert_passed("gh", "auth")
     run.assert_passed("gh", "permissions")
     assert run.check("gh", "rate_limit")["outcome"] == "skipped"
+
+
+def test_a_failing_server_is_not_blamed_on_the_token(sb, run_connectors):
+    """A 5xx (maintenance window, broken proxy in front of GHE) says nothing about the token."""
+    down = sb.https(
+        "ghe-down.sandbox.test",
+        handler=lambda request: SandboxResponse.json({"message": "Server Error"}, status=503),
+    )
+    run = _run(run_connectors, down)
+    evidence = run.assert_failed("gh", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "server error 503"
+    assert "says nothing about the credential" in run.check("gh", "auth")["message"]

@@ -478,3 +478,13 @@ def test_refusal_with_a_list_body_is_invalid_credentials(sb: Sandbox, run_connec
     server = sb.https("gitlab.sandbox.test", handler=handler)
     run = run_connectors(gitlab_repo("gl", server.url), secrets={REF: TOKEN})
     run.assert_failed("gl", "auth", "invalid-credentials")
+
+
+def test_a_failing_server_is_not_blamed_on_the_token(sb, run_connectors):
+    down = sb.https(
+        "gitlab-down.sandbox.test",
+        handler=lambda request: SandboxResponse.json({"message": "502 Bad Gateway"}, status=502),
+    )
+    run = run_connectors(gitlab_repo("gl", down.url), secrets={REF: "glpat-never-judged"})
+    evidence = run.assert_failed("gl", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "server error 502"

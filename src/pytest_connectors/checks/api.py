@@ -80,6 +80,19 @@ def call(
     return result
 
 
+def raise_if_server_error(result: HttpResult, provider: str) -> None:
+    """A 5xx says the provider failed, not that the credential is wrong: never judge it."""
+    if result.status is not None and result.status >= 500:
+        raise Failure(
+            "incorrect-endpoint",
+            f"{result.url} answered {result.status} {result.message}: the {provider} server"
+            " failed, which says nothing about the credential; run again, or check the"
+            " provider's status page",
+            url=result.url,
+            problem=f"server error {result.status}",
+        )
+
+
 def is_loopback(host: str) -> bool:
     """Judged by the name in the URL: ``localhost`` or a loopback IP literal."""
     if host.lower() in ("localhost", "localhost.localdomain"):

@@ -36,7 +36,15 @@ from ..probes.http import HttpResult
 from ..probes.prober import Prober
 from ..results import Failure, Skip
 from ..secrets import Secret
-from .api import as_int, call, epoch_to_iso, json_object, judge_headroom, secret_of
+from .api import (
+    as_int,
+    call,
+    epoch_to_iso,
+    json_object,
+    judge_headroom,
+    raise_if_server_error,
+    secret_of,
+)
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -348,6 +356,7 @@ def _raise_common(result: HttpResult) -> None:
             "incorrect-endpoint", f"{result.url} answers 404: there is no GitHub API there",
             url=result.url, problem="no GitHub API at the derived API base",
         )  # fmt: skip
+    raise_if_server_error(result, "GitHub")
 
 
 def check_auth(ctx: CheckContext) -> None:
@@ -445,6 +454,7 @@ def check_permissions(ctx: CheckContext) -> None:
         return
     if _rate_limited(result):
         _raise_rate_limited(result)
+    raise_if_server_error(result, "GitHub")
     sso = result.headers.get("x-github-sso") or (
         "saml" in result.message.lower() and result.message
     )

@@ -15,7 +15,15 @@ from ..endpoints import Endpoint, EndpointError, api_endpoint, parse_url
 from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
 from ..results import Failure, Skip
-from .api import as_int, call, epoch_to_iso, json_object, judge_headroom, secret_of
+from .api import (
+    as_int,
+    call,
+    epoch_to_iso,
+    json_object,
+    judge_headroom,
+    raise_if_server_error,
+    secret_of,
+)
 from .context import CheckContext, CollectContext
 from .github import repository_path
 from .network import applies_to_network
@@ -92,6 +100,7 @@ def _expiry(ctx: CheckContext, expires_at: str) -> None:
 
 
 def _raise_if_throttled(result: HttpResult) -> None:
+    raise_if_server_error(result, "GitLab")
     if result.status == 429:
         raise Failure(
             "rate-limited",
