@@ -60,6 +60,18 @@ _IMPLIED = {
     "admin:public_key": {"write:public_key", "read:public_key"},
     "admin:gpg_key": {"write:gpg_key", "read:gpg_key"},
     "write:packages": {"read:packages"},
+    "project": {"read:project"},
+    "write:discussion": {"read:discussion"},
+    "admin:ssh_signing_key": {"write:ssh_signing_key", "read:ssh_signing_key"},
+    "write:ssh_signing_key": {"read:ssh_signing_key"},
+    "admin:enterprise": {
+        "manage_runners:enterprise",
+        "manage_billing:enterprise",
+        "read:enterprise",
+    },
+    "audit_log": {"read:audit_log"},
+    "codespace": {"codespace:secrets"},
+    "copilot": {"manage_billing:copilot"},
 }
 _TOKEN_FIELD = "tokenRef"
 
@@ -396,9 +408,13 @@ def check_auth(ctx: CheckContext) -> None:
 
 
 def _missing_scopes(granted: list[str], required: list[str]) -> list[str]:
-    have = set(granted)
-    for scope in granted:
-        have |= _IMPLIED.get(scope, set())
+    have: set[str] = set()
+    todo = list(granted)
+    while todo:  # transitively: a scope implies what its implied scopes imply
+        scope = todo.pop()
+        if scope not in have:
+            have.add(scope)
+            todo.extend(_IMPLIED.get(scope, ()))
     return [scope for scope in required if scope not in have]
 
 
