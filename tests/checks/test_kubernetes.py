@@ -937,3 +937,24 @@ def test_an_api_server_answering_null_is_an_incorrect_endpoint(
 
     run.assert_failed("k8s", "auth", "incorrect-endpoint")
     assert_no_traceback(run.result)
+
+
+def test_a_token_over_plain_http_to_a_named_host_is_insecure_transport(sb: Sandbox, run_connectors):
+    fake = FakeKubernetes()
+    _cluster_admin(fake)
+    server = sb.http("k8s-plain.sandbox.test", handler=fake)
+    connector = service_account("k8s", server.url)
+
+    run = run_connectors(connector, secrets={TOKEN_REF: jwt()})
+
+    evidence = run.assert_warning("k8s", "auth", "insecure-transport")
+    assert evidence["url"].startswith("http://k8s-plain.sandbox.test:")
+    assert not fake.reviews and not any(
+        "authorization" in request.headers for request in server.received
+    )  # the token never went out
+    allowed = run_connectors(
+        connector, secrets={TOKEN_REF: jwt()}, args=["--connectors-allow-insecure"]
+    )
+    allowed.assert_passed("k8s", "auth")
+    allowed.assert_passed("k8s", "rbac")
+    _never_leaks(run, CANARY)
