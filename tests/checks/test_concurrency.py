@@ -61,15 +61,16 @@ def test_limited_everywhere_is_rate_limited(sb, run_connectors):
 
 def test_xdist_workers_share_the_limit(sb, run_connectors):
     """SPEC §5: four workers, one request each, a host that admits two at once."""
-    # The two admitted requests are held until all four workers have arrived (or 15 s pass), so
-    # the outcome does not depend on how quickly xdist starts its workers on a busy host.
-    server = sb.limited("shared.sandbox.test", limit=2, hold=15.0, expect=4)
+    # The two admitted requests are held until all four workers have arrived (or 60 s pass), so
+    # the outcome does not depend on how quickly xdist starts its workers on a busy host (15 s
+    # was not enough with two suites sharing two cores).
+    server = sb.limited("shared.sandbox.test", limit=2, hold=60.0, expect=4)
     names = [f"c{i}" for i in range(4)]
     docs = [vault(name, server.url) for name in names]
     args = ["--connectors-concurrency", "1"]
 
-    # The client timeout (20 s) outlasts the hold (15 s): a held request never times out.
-    parallel = run_connectors(*docs, timeout=20.0, args=[*args, "-n", "4", "--dist", "loadgroup"])
+    # The client timeout (75 s) outlasts the hold (60 s): a held request never times out.
+    parallel = run_connectors(*docs, timeout=75.0, args=[*args, "-n", "4", "--dist", "loadgroup"])
     outcomes = {name: parallel.check(name, "concurrency") for name in names}
     stats = server.stats()
     assert stats == {"arrivals": 6, "ok": 4, "limited": 2, "max_active": 2}, (stats, outcomes)
