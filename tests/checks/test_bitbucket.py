@@ -686,3 +686,14 @@ def test_cloud_redirect_to_another_origin_never_carries_the_credential(sb: Sandb
     assert fake.authorized_requests("/user") == 1  # asked once, not again elsewhere
     _nothing_reached(elsewhere)
     _never_leaks(run, APP_PASSWORD)
+
+
+def test_a_failing_server_is_not_blamed_on_the_credential(sb, run_connectors):
+    down = sb.https(
+        "bitbucket-down.sandbox.test",
+        handler=lambda request: SandboxResponse.json({"errors": []}, status=503),
+    )
+    run = run_connectors(bitbucket("bb", _repo_url(down.url)), secrets={REF: PASSWORD})
+    evidence = run.assert_failed("bb", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "server error 503"
+    _never_leaks(run, PASSWORD)

@@ -47,7 +47,7 @@ from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
 from ..results import Failure, Skip
 from ..secrets import Secret
-from .api import call, json_object, secret_of
+from .api import call, json_object, raise_if_server_error, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -203,6 +203,7 @@ def check_auth(ctx: CheckContext) -> None:
             "incorrect-endpoint", f"{result.url} answers 404: there is no Bitbucket REST API there",
             url=result.url, problem="no Bitbucket Server REST API at the API base",
         )  # fmt: skip
+    raise_if_server_error(result, "Bitbucket")
     if result.status != 200:
         message = provider_error(result)
         raise Failure(
