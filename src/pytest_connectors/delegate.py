@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .secrets import Secret, SecretChain, SecretNotFound
 from .settings import DelegateEntry, Settings
@@ -29,6 +29,22 @@ class ProxyConfig:
     def url(self) -> str:
         """The proxy URL without credentials (safe to print)."""
         return f"{self.scheme}://{self.host}:{self.port}"
+
+    def basic_credentials(self) -> str | None:
+        """``user:password`` for Basic proxy authentication (revealed: for the wire only)."""
+        if self.user is None and self.password is None:
+            return None
+        user = self.user.reveal() if self.user else ""
+        password = self.password.reveal() if self.password else ""
+        return f"{user}:{password}"
+
+    def url_with_credentials(self) -> str:
+        """The proxy URL with its credentials, quoted (revealed: for HTTP clients only)."""
+        if self.user is None and self.password is None:
+            return self.url
+        user = quote(self.user.reveal() if self.user else "", safe="")
+        password = quote(self.password.reveal() if self.password else "", safe="")
+        return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
 
     def exempts(self, host: str) -> bool:
         """NO_PROXY as a Harness delegate applies it: a comma list of domain suffixes."""

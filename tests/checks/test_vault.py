@@ -821,3 +821,21 @@ def test_paths_expectation_keeps_a_folders_trailing_slash(
     )
     evidence = run.assert_passed("v", "permissions")
     assert evidence["required"] == {"secret/metadata/harness/": ["list"]}
+
+
+def test_two_vaults_holding_each_others_token_are_named_not_recursed(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    run = run_connectors(
+        vault_connector("vault_a", bao.url, token_ref="account.token_a"),
+        vault_connector("vault_b", bao.url, token_ref="account.token_b"),
+        secret_doc("token_a", "vault_b", "ci/a#token"),
+        secret_doc("token_b", "vault_a", "ci/b#token"),
+    )
+    # vault_b (evaluated inside vault_a's lookup) closes the cycle and names it; vault_a then
+    # finds its manager blocked by that.
+    evidence = run.assert_failed("vault_b", "secrets", "secret-not-found")
+    assert evidence["vault_problem"] == "circular secret reference"
+    evidence = run.assert_failed("vault_a", "secrets", "secret-manager-unhealthy")
+    assert evidence["manager"] == "account.vault_b" and "blocked by secrets" in evidence["state"]
+    assert "RecursionError" not in run.text and "Traceback" not in run.text

@@ -19,7 +19,7 @@ from pytest_connectors.delegate import (
 )
 from pytest_connectors.inventory import Inventory
 from pytest_connectors.model import Connector
-from pytest_connectors.secrets import EnvironmentSource, SecretChain
+from pytest_connectors.secrets import EnvironmentSource, Secret, SecretChain
 from pytest_connectors.settings import DelegateEntry, ProxySettings, Settings, read_settings
 
 NO_SECRETS = SecretChain([])
@@ -396,3 +396,16 @@ def test_any_delegate_does_not_block_later_checks(
     blocks.clear()
     ((mode, _),) = delegate_check("[a]", me, any_delegate=True, blocks=blocks)
     assert (mode, blocks) == ("delegate-unavailable", [False])
+
+
+def test_proxy_credentials_are_quoted_in_the_url_and_plain_for_basic_auth() -> None:
+    proxy = ProxyConfig(
+        "http", "proxy.corp", 3128,
+        user=Secret("svc@corp", "account.px_user", "test"),
+        password=Secret("p@ss:w/rd", "account.px_pw", "test"),
+    )  # fmt: skip
+    assert proxy.url_with_credentials() == "http://svc%40corp:p%40ss%3Aw%2Frd@proxy.corp:3128"
+    assert proxy.basic_credentials() == "svc@corp:p@ss:w/rd"
+    assert proxy.url == "http://proxy.corp:3128"
+    bare = ProxyConfig("http", "proxy.corp", 3128)
+    assert (bare.url_with_credentials(), bare.basic_credentials()) == (bare.url, None)

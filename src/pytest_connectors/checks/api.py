@@ -45,15 +45,8 @@ def call(
     Credentials never go over plain HTTP to a host that is not loopback unless the run allows
     it (``--connectors-allow-insecure``): the check stops with ``insecure-transport``.
     """
-    credentials = {k.lower() for k in headers} & {"authorization", "private-token"}
-    insecure = base.scheme == "http" and credentials and not is_loopback(base.host)
-    if insecure and not ctx.options.allow_insecure:
-        raise Failure(
-            "insecure-transport",
-            f"{base.url} is plain HTTP: the credential was not sent (allow it with"
-            " --connectors-allow-insecure)",
-            url=base.url,
-        )
+    if {k.lower() for k in headers} & {"authorization", "private-token"}:
+        refuse_plain_credential(ctx, base)
     result = request(ctx.prober, base, path, trust(ctx), headers=headers, method=method)
     if result.error is not None:
         if "Timeout" in result.error:
@@ -78,6 +71,18 @@ def call(
             problem=f"redirect {result.status} to {location}",
         )
     return result
+
+
+def refuse_plain_credential(ctx: CheckContext, base: Endpoint, what: str = "credential") -> None:
+    """The one rule for every client: a credential never goes over plain HTTP to a host that is
+    not loopback unless the run allows it (``--connectors-allow-insecure``)."""
+    if base.scheme == "http" and not is_loopback(base.host) and not ctx.options.allow_insecure:
+        raise Failure(
+            "insecure-transport",
+            f"{base.url} is plain HTTP: the {what} was not sent (allow it with"
+            " --connectors-allow-insecure)",
+            url=base.url,
+        )
 
 
 def raise_if_server_error(result: HttpResult, provider: str) -> None:

@@ -43,12 +43,12 @@ from ..probes.http import HttpResult, request
 from ..results import Failure, Phase, Skip
 from . import Check, github, gitlab
 from .context import CheckContext, CollectContext
-from .network import applies_to_network, endpoints, trust
+from .network import CONNECTED, applies_to_network, endpoints, trust
 
 RUN_ID_ENV = "PYTEST_XDIST_TESTRUNUID"
 INFLIGHT_DIR = "pytest-connectors-inflight"
 THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
-_NEEDS = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls", "auth")
+_NEEDS = (*CONNECTED, "auth")
 
 
 # -- the shared in-flight counter ---------------------------------------------------------------

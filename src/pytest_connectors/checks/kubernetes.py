@@ -55,7 +55,7 @@ from ..masking import MASKER
 from ..model import Connector, KubernetesSpec
 from ..probes.tls import Trust
 from ..results import Failure, Skip
-from .api import is_loopback, secret_of
+from .api import refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network, endpoints, trust
 from .shapes import decode_jwt_claims
@@ -259,10 +259,9 @@ def _connect(
     proxy = ctx.prober.delegate.proxy if ctx.prober.proxied(endpoint.host) else None
     if proxy is not None:
         headers: dict[str, str] = {}
-        if proxy.user is not None or proxy.password is not None:
-            user = proxy.user.reveal() if proxy.user else ""
-            password = proxy.password.reveal() if proxy.password else ""
-            headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
+        credentials = proxy.basic_credentials()
+        if credentials is not None:
+            headers = urllib3.make_headers(proxy_basic_auth=credentials)
         if server_name:
             kwargs["server_hostname"] = server_name
         proxied = urllib3.ProxyManager(proxy.url, proxy_headers=headers, **kwargs)
@@ -297,14 +296,8 @@ def _api_client(
     verify: bool = True,
     server_name: str | None = None,
 ) -> Any:
-    plain = endpoint.scheme == "http" and not is_loopback(endpoint.host)
-    if authorization is not None and plain and not ctx.options.allow_insecure:
-        raise Failure(
-            "insecure-transport",
-            f"{endpoint.url} is plain HTTP: the credential was not sent (allow it with"
-            " --connectors-allow-insecure)",
-            url=endpoint.url,
-        )
+    if authorization is not None:
+        refuse_plain_credential(ctx, endpoint)
     manager, base, headers = _connect(
         ctx, endpoint, context, verify=verify, server_name=server_name
     )

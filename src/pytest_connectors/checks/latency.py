@@ -14,7 +14,7 @@ from ..probes.prober import Prober
 from ..results import Phase
 from . import Check
 from .context import CheckContext
-from .network import applies_to_network, connection, endpoints
+from .network import CONNECTED, applies_to_network, connection, endpoints
 
 TIMEOUT_SHARE = 0.8
 LOAD_PER_CORE_LIMIT = 2.0
@@ -112,7 +112,7 @@ LATENCY = Check(
     Phase.CONNECTIVITY,
     check_latency,
     applies_to_network,
-    ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls"),
+    CONNECTED,
     network=True,
     description="connect + TLS + first byte vs the timeout and the latency budget",
 )

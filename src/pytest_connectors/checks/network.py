@@ -14,6 +14,8 @@ from ..secrets import SecretNotFound
 from .context import CheckContext, CollectContext
 
 CA_FIELD = "caCertRef"
+#: What a check that talks to the connector's endpoints needs to have passed first.
+CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
 
 
 def applies_to_network(connector: Connector, collect: CollectContext) -> bool:

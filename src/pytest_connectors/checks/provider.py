@@ -14,6 +14,7 @@ from ..model import Connector
 from ..results import Phase
 from . import Check, bitbucket, git, github, gitlab, kubernetes, registry, vault
 from .context import CheckContext, CollectContext
+from .network import CONNECTED
 
 PROVIDERS: dict[str, ModuleType] = {
     "Github": github,
@@ -26,9 +27,7 @@ PROVIDERS: dict[str, ModuleType] = {
 }
 
 #: ``health`` applies to Vault only; for other types it is not a dependency.
-_CONNECTED = (
-    "definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls", "health",
-)  # fmt: skip
+_CONNECTED = (*CONNECTED, "health")
 
 
 def _run(name: str) -> Callable[[CheckContext], None]:

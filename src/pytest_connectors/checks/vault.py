@@ -43,9 +43,9 @@ from ..probes.sessions import PinningError, pinned_session
 from ..results import Failure, Phase, Skip
 from ..secrets import Secret
 from . import Check
-from .api import is_loopback, secret_of
+from .api import refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
-from .network import applies_to_network, endpoints, trust
+from .network import CONNECTED, applies_to_network, endpoints, trust
 
 if TYPE_CHECKING:
     import hvac
@@ -55,8 +55,6 @@ EXTRA_HINT = "pip install 'pytest-connectors[vault]'"
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: Harness writes this secret under ``basePath`` to validate a read-write connector.
 PROBE_SECRET = "harness_vault_validation"
-READ_ONLY_CAPABILITIES = ("read", "list")
-READ_WRITE_CAPABILITIES = ("create", "read", "update", "delete", "list")
 _HEALTH_STATES = {
     429: "a standby node",
     472: "a disaster-recovery secondary",
@@ -64,7 +62,6 @@ _HEALTH_STATES = {
     501: "not initialised",
     503: "sealed",
 }
-_CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
 
 
 def _hvac() -> Any:
@@ -92,6 +89,11 @@ def _endpoint(ctx: CheckContext) -> Endpoint:
     return found[0]
 
 
+def _url(ctx: CheckContext) -> str:
+    """The Vault address as Harness users write it (no trailing slash)."""
+    return _endpoint(ctx).url.rstrip("/")
+
+
 # -- talking to Vault ---------------------------------------------------------------------------
 
 
@@ -102,15 +104,9 @@ def client(
     ``credential`` when a login credential — secret ID, service-account token — will be)."""
     hvac = _hvac()
     endpoint = _endpoint(ctx)
-    plain = endpoint.scheme == "http" and not is_loopback(endpoint.host)
-    if (token is not None or credential) and plain and not ctx.options.allow_insecure:
+    if token is not None or credential:
         what = "Vault token" if token is not None else "login credential"
-        raise Failure(
-            "insecure-transport",
-            f"{endpoint.url} is plain HTTP: the {what} was not sent (allow it with"
-            " --connectors-allow-insecure)",
-            url=endpoint.url,
-        )
+        refuse_plain_credential(ctx, endpoint, what)
     try:
         session = pinned_session(ctx.prober, endpoint, trust(ctx))
     except PinningError as exc:
@@ -202,7 +198,7 @@ def _vault_answer(ctx: CheckContext, response: Any, doing: str) -> dict[str, Any
     web server or SSO gateway at vaultUrl answers) is ``incorrect-endpoint``."""
     if isinstance(response, dict):
         return response
-    url = _endpoint(ctx).url.rstrip("/")
+    url = _url(ctx)
     status = getattr(response, "status_code", None)
     if isinstance(status, int) and 300 <= status < 400:
         raise Failure(
@@ -213,16 +209,12 @@ def _vault_answer(ctx: CheckContext, response: Any, doing: str) -> dict[str, Any
         )  # fmt: skip
     data = _json(response)
     if not data:
-        raise Failure(
-            "incorrect-endpoint",
-            f"{url} does not answer {doing} as Vault does ({status}): is vaultUrl a Vault server?",
-            url=url, problem=f"not a Vault API answer: {status}",
-        )  # fmt: skip
+        _not_vault(ctx, doing, f"status {status} and no JSON map")
     return data
 
 
 def _not_vault(ctx: CheckContext, doing: str, what: str) -> NoReturn:
-    url = _endpoint(ctx).url.rstrip("/")
+    url = _url(ctx)
     raise Failure(
         "incorrect-endpoint",
         f"{url} answers {doing} with {what}, not as Vault does: is vaultUrl a Vault server?",
@@ -260,19 +252,14 @@ def _json(response: Any) -> dict[str, Any]:
 
 def check_health(ctx: CheckContext) -> None:
     hvac_client = client(ctx, namespace=False)  # sys/health lives in the root namespace
-    url = _endpoint(ctx).url.rstrip("/")
+    url = _url(ctx)
     with translated(ctx, "reading sys/health"):
         response = hvac_client.sys.read_health_status(method="GET")
     status = 200 if isinstance(response, dict) else int(response.status_code)
     data = _json(response)
     if "initialized" not in data or "sealed" not in data:
         body = "" if isinstance(response, dict) else str(getattr(response, "text", ""))[:120]
-        raise Failure(
-            "incorrect-endpoint",
-            f"{url}/v1/sys/health answers {status} but not as Vault does (no initialized/sealed"
-            " state): is vaultUrl a Vault server?",
-            url=url, problem=f"not a Vault API answer: {status} {body}".strip(),
-        )  # fmt: skip
+        _not_vault(ctx, "sys/health", f"{status} {body}".strip() + " (no initialized/sealed state)")
     facts = {
         key: data[key]
         for key in ("version", "cluster_name", "initialized", "sealed", "standby")
@@ -649,14 +636,14 @@ def _check_engine(ctx: CheckContext, vault: hvac.Client, hvac: Any) -> None:
         raise Failure(
             "incorrect-endpoint",
             f"the secret engine '{engine}' is of type {kind}, not a KV engine",
-            url=_endpoint(ctx).url, problem=f"engine {engine} is {kind}",
+            url=_url(ctx), problem=f"engine {engine} is {kind}",
         )  # fmt: skip
     if actual is not None and spec.engine_version and int(actual) != spec.engine_version:
         raise Failure(
             "incorrect-endpoint",
             f"the secret engine '{engine}' is KV v{actual}, but secretEngineVersion says"
             f" {spec.engine_version}: every read and write would use the wrong paths",
-            url=_endpoint(ctx).url, problem=f"KV v{actual} vs secretEngineVersion {version}",
+            url=_url(ctx), problem=f"KV v{actual} vs secretEngineVersion {version}",
         )  # fmt: skip
 
 
@@ -668,7 +655,7 @@ def _guarded(run: Callable[[CheckContext], None]) -> Callable[[CheckContext], No
         try:
             run(ctx)
         except hvac.exceptions.VaultError as exc:
-            url = _endpoint(ctx).url.rstrip("/")
+            url = _url(ctx)
             raise Failure(
                 "incorrect-endpoint",
                 f"{url} answered {type(exc).__name__} ({_vault_errors(exc)}) on"
@@ -690,7 +677,7 @@ HEALTH = Check(
     Phase.CONNECTIVITY,
     _guarded(check_health),
     applies,
-    _CONNECTED,
+    CONNECTED,
     network=True,
     types=frozenset({"Vault"}),
     description="the Vault server is initialised, unsealed and active (sys/health)",

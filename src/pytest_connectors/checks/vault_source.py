@@ -36,7 +36,6 @@ class VaultSecretSource:
 
     def __init__(self, engine: CheckEngine) -> None:
         self.engine = engine
-        self._busy: set[tuple[str, int]] = set()
         self._definitions: dict[tuple[Any, str], SecretDefinition] | None = None
 
     # -- which secrets are ours ----------------------------------------------------------------
@@ -86,20 +85,17 @@ class VaultSecretSource:
             raise SecretDeferred(
                 f"{where}: not read with --connectors-offline", manager=manager.ref
             )
-        key = (manager.file, manager.line)
         own = {
             (r.reference.target(manager.scope), r.reference.identifier) for r in manager.secret_refs
         }
-        if key in self._busy or (address.scope, address.identifier) in own:
+        if (address.scope, address.identifier) in own:
             raise SecretSourceError(
                 f"{where}: its own credential is kept in itself, so it can never be read",
                 manager=manager.ref,
             )
-        self._busy.add(key)
-        try:
-            return self._read(manager, definition)
-        finally:
-            self._busy.discard(key)
+        # Longer cycles (A's token kept in B, B's in A) pass through the engine, which names
+        # them (CheckCycle, see _require).
+        return self._read(manager, definition)
 
     def _require(self, manager: Connector, check: str) -> None:
         """Raises when ``manager``'s own ``check`` did not pass."""

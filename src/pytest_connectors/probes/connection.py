@@ -116,10 +116,9 @@ def connect_via_proxy(
             ProxyResult(proxy.url, target, elapsed, error="proxy-down", detail=tcp.detail),
         )
     request = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
-    if proxy.user is not None or proxy.password is not None:
-        user = proxy.user.reveal() if proxy.user else ""
-        password = proxy.password.reveal() if proxy.password else ""
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    credentials = proxy.basic_credentials()
+    if credentials is not None:
+        token = base64.b64encode(credentials.encode()).decode()
         request += f"Proxy-Authorization: Basic {token}\r\n"
     try:
         sock.sendall((request + "\r\n").encode())

@@ -67,14 +67,7 @@ def request(
         shown = f"[{address}]" if ":" in address else address
         target = url.replace(f"//{base.host}", f"//{shown}", 1)
         extensions["sni_hostname"] = base.host
-    proxy_url = None
-    if proxy is not None:
-        auth = ""
-        if proxy.user is not None or proxy.password is not None:
-            user = proxy.user.reveal() if proxy.user else ""
-            password = proxy.password.reveal() if proxy.password else ""
-            auth = f"{user}:{password}@"
-        proxy_url = f"{proxy.scheme}://{auth}{proxy.host}:{proxy.port}"
+    proxy_url = proxy.url_with_credentials() if proxy is not None else None
     sent = {"Host": base.host if base.port in (80, 443) else f"{base.host}:{base.port}"}
     sent.update(headers or {})
     try:

@@ -85,12 +85,7 @@ def pinned_session(prober: Prober, endpoint: Endpoint, trust: Trust) -> requests
             raise PinningError(f"{endpoint.host} does not resolve: {answer.error}")
         address = answer.addresses[0]
     else:
-        auth = ""
-        if proxy.user is not None or proxy.password is not None:
-            user = proxy.user.reveal() if proxy.user else ""
-            password = proxy.password.reveal() if proxy.password else ""
-            auth = f"{user}:{password}@"
-        url = f"{proxy.scheme}://{auth}{proxy.host}:{proxy.port}"
+        url = proxy.url_with_credentials()
         proxies = {"http": url, "https": url}
     adapter = _PinnedAdapter(endpoint.host, address, trust)
     session.mount("https://", adapter)
