@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -67,12 +69,32 @@ class _PinnedAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+#: One session per endpoint and trust per run (keyed on the run's prober): the checks of one
+#: connector, and the Vault secret source, share its SSL context and kept-alive connections.
+_SESSIONS: weakref.WeakKeyDictionary[Prober, dict[tuple[Endpoint, Trust], requests.Session]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCK = threading.Lock()
+
+
 def pinned_session(prober: Prober, endpoint: Endpoint, trust: Trust) -> requests.Session:
-    """A session that reaches ``endpoint``'s host only, as the rules above say.
+    """A session that reaches ``endpoint``'s host only, as the rules above say (the same one
+    for the whole run).
 
     Raises :class:`PinningError` when the name does not resolve through the delegate's
     resolvers (the ``dns`` check names that; callers normally run after it passed).
     """
+    key = (endpoint, trust)
+    with _LOCK:
+        found = _SESSIONS.get(prober, {}).get(key)
+    if found is not None:
+        return found
+    session = _new_session(prober, endpoint, trust)
+    with _LOCK:
+        return _SESSIONS.setdefault(prober, {}).setdefault(key, session)
+
+
+def _new_session(prober: Prober, endpoint: Endpoint, trust: Trust) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.max_redirects = 0
