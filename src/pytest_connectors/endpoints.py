@@ -109,7 +109,7 @@ def _api_base(
     if connector_type == "Gitlab":
         return Endpoint("api", scheme, host, port, "/")
     if connector_type == "Bitbucket":
-        if host == "bitbucket.org":
+        if host in ("bitbucket.org", "www.bitbucket.org"):
             return Endpoint("api", "https", "api.bitbucket.org", 443, "/2.0")
         return Endpoint("api", scheme, host, port, "/rest/api/1.0")
     return None

@@ -697,3 +697,25 @@ def test_a_failing_server_is_not_blamed_on_the_credential(sb, run_connectors):
     evidence = run.assert_failed("bb", "auth", "incorrect-endpoint")
     assert evidence["problem"] == "server error 503"
     _never_leaks(run, PASSWORD)
+
+
+def test_cloud_access_token_refused_on_user_and_a_failing_repository_is_not_accepted(
+    sb: Sandbox, run_connectors
+):
+    """/user refuses the access token; the repository lookup that could vouch for it fails
+    with 500: that is the server's failure, never a pass."""
+
+    def handler(request: SandboxRequest) -> SandboxResponse:
+        if request.path.startswith("/2.0/user"):
+            return SandboxResponse.json({"type": "error", "error": {"message": "no"}}, status=401)
+        return SandboxResponse.json({"type": "error"}, status=500)
+
+    server = sb.https("bbc-failing.sandbox.test", handler=handler)
+    run = run_connectors(
+        bitbucket_cloud("bbc", server.url, api="oauth"),
+        settings=cloud_settings(server.url),
+        secrets={REF: ACCESS_TOKEN},
+    )
+    evidence = run.assert_failed("bbc", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "server error 500"
+    _never_leaks(run, ACCESS_TOKEN)

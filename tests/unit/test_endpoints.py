@@ -174,3 +174,20 @@ def test_endpoint_url_omits_default_ports() -> None:
     assert Endpoint("api", "https", "h", 443).url == "https://h/"
     assert Endpoint("api", "https", "h", 8443, "/x").url == "https://h:8443/x"
     assert Endpoint("api", "https", "::1", 8443).url == "https://[::1]:8443/"
+
+
+@pytest.mark.parametrize("host", ["bitbucket.org", "www.bitbucket.org"])
+def test_bitbucket_org_is_bitbucket_cloud(build: Build, host: str) -> None:
+    yaml = f"""
+connector:
+  name: bb
+  identifier: bb
+  type: Bitbucket
+  spec:
+    type: Repo
+    url: https://{host}/acme/app.git
+    authentication:
+      type: Http
+      spec: {{type: UsernamePassword, spec: {{username: u, passwordRef: p}}}}
+"""
+    assert "api https://api.bitbucket.org/2.0" in _endpoints(build, yaml)

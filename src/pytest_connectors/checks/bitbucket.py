@@ -52,7 +52,6 @@ from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
 CLOUD_API_PATH = "/2.0"
-CLOUD_HOSTS = ("bitbucket.org", "www.bitbucket.org")
 
 
 def _credential(spec: ScmSpec) -> tuple[Credential, str] | None:
@@ -95,11 +94,9 @@ def _base(ctx: CheckContext) -> Endpoint:
 
 
 def _is_cloud(ctx: CheckContext) -> bool:
-    """Bitbucket Cloud: a bitbucket.org URL, or an API base ending in ``/2.0``."""
-    spec = _spec(ctx)
-    host = (spec.url or "").split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    host = host.split(":", 1)[0].lower()
-    return host in CLOUD_HOSTS or _base(ctx).path.rstrip("/").endswith(CLOUD_API_PATH)
+    """Bitbucket Cloud: an API base ending in ``/2.0`` (what ``endpoints`` derives for a
+    bitbucket.org URL, or what ``bitbucket.apiUrl`` names)."""
+    return _base(ctx).path.rstrip("/").endswith(CLOUD_API_PATH)
 
 
 def _reference(ctx: CheckContext) -> str:
@@ -336,6 +333,7 @@ def _token_accepted_elsewhere(ctx: CheckContext, refused: HttpResult) -> bool:
     if found is None:
         return False
     result = _call(ctx, _cloud_repository_path(*found))
+    raise_if_server_error(result, "Bitbucket Cloud")
     if result.status == 401:
         return False
     ctx.note(
