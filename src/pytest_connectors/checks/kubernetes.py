@@ -58,7 +58,7 @@ from ..results import Failure, Skip
 from .api import refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network, endpoints, trust
-from .shapes import decode_jwt_claims
+from .shapes import decode_jwt_claims, pem_or_base64
 
 INSTALL_HINT = "pip install pytest-connectors[k8s]"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -187,21 +187,6 @@ class Session:
 
     def close(self) -> None:
         self.api.close()
-
-
-def _pem(value: str) -> bytes:
-    """PEM, or base64 of PEM (how Harness stores certificates and keys)."""
-    import base64
-    import binascii
-
-    text = value.strip()
-    if text.startswith("-----BEGIN"):
-        return text.encode()
-    try:
-        decoded = base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return text.encode()
-    return decoded.strip() if decoded.strip().startswith(b"-----BEGIN") else text.encode()
 
 
 def _load_client_cert(
@@ -360,11 +345,11 @@ def _manual_session(ctx: CheckContext, k8s: Any) -> Session:
         passphrase = None
         if "clientKeyPassphraseRef" in credential.refs:
             passphrase = secret_of(ctx, credential, "clientKeyPassphraseRef")[1].reveal()
-        cert_pem = _pem(cert.reveal())
+        cert_pem = pem_or_base64(cert.reveal())
         if context is None:
             raise Skip("a client certificate needs an https masterUrl")
         try:
-            _load_client_cert(context, cert_pem, _pem(key.reveal()), passphrase)
+            _load_client_cert(context, cert_pem, pem_or_base64(key.reveal()), passphrase)
         except ssl.SSLError as exc:
             # Each is well-formed (the secrets check passed) but they are no pair, or TLS
             # cannot use them together; the reason names no key material.

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from ..endpoints import Endpoint, EndpointError, endpoints_for, has_endpoints
 from ..model import Connector
 from ..probes.connection import ConnectionProbe
@@ -12,6 +9,7 @@ from ..probes.tls import Trust
 from ..results import Failure
 from ..secrets import SecretNotFound
 from .context import CheckContext, CollectContext
+from .shapes import pem_or_base64
 
 CA_FIELD = "caCertRef"
 #: What a check that talks to the connector's endpoints needs to have passed first.
@@ -35,17 +33,6 @@ def endpoints(ctx: CheckContext) -> list[Endpoint]:
         ) from None
 
 
-def _pem(value: str) -> str:
-    text = value.strip()
-    if text.startswith("-----BEGIN"):
-        return text
-    try:
-        decoded = base64.b64decode("".join(text.split()), validate=True).decode()
-    except (binascii.Error, ValueError):
-        return text
-    return decoded.strip() if decoded.strip().startswith("-----BEGIN") else text
-
-
 def trust(ctx: CheckContext) -> Trust:
     """The connector's own CA when it names one (as its kubeconfig would use it, alone), else
     the delegate's extra bundle with the system store, else the system store."""
@@ -56,7 +43,8 @@ def trust(ctx: CheckContext) -> Trust:
         except (SecretNotFound, ValueError):
             pass  # the secrets check names this; verify with the delegate's trust instead
         else:
-            candidate = Trust(f"connector caCertRef {ca_ref.raw}", cadata=_pem(secret.reveal()))
+            pem = pem_or_base64(secret.reveal()).decode(errors="replace")
+            candidate = Trust(f"connector caCertRef {ca_ref.raw}", cadata=pem)
             if candidate.usable:
                 return candidate
             # Not a certificate: the secrets check names it and blocks tls; connect anyway.

@@ -23,7 +23,8 @@ class Shape:
     facts: dict[str, Any] | None = None
 
 
-def _pem_or_base64(value: str) -> bytes:
+def pem_or_base64(value: str) -> bytes:
+    """PEM, or base64 of PEM (how Harness stores certificates and keys), as PEM bytes."""
     text = value.strip()
     if text.startswith("-----BEGIN"):
         return text.encode()
@@ -164,8 +165,8 @@ CHECKERS: dict[SecretKind, Callable[[str, str | None], Shape]] = {
     SecretKind.GCP_KEY_JSON: lambda v, _: _gcp_key(v),
     SecretKind.PEM_CERTIFICATE: lambda v, _: _certificates(v.strip().encode()),
     SecretKind.PEM_PRIVATE_KEY: lambda v, p: _private_key(v.strip().encode(), p),
-    SecretKind.K8S_CERTIFICATE: lambda v, _: _certificates(_pem_or_base64(v)),
-    SecretKind.K8S_PRIVATE_KEY: lambda v, p: _private_key(_pem_or_base64(v), p),
+    SecretKind.K8S_CERTIFICATE: lambda v, _: _certificates(pem_or_base64(v)),
+    SecretKind.K8S_PRIVATE_KEY: lambda v, p: _private_key(pem_or_base64(v), p),
     SecretKind.K8S_SA_TOKEN: lambda v, _: _sa_token(v),
     SecretKind.SSH_PRIVATE_KEY: _ssh_key,
     SecretKind.CERTIFICATE_AND_KEY: lambda v, _: _cert_and_key(v),
