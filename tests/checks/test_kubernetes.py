@@ -436,6 +436,30 @@ def test_inherit_from_delegate_kubeconfig_trust_is_judged_by_auth(
     _never_leaks(run, CANARY)
 
 
+@pytest.mark.parametrize(
+    ("variant", "mode"),
+    [
+        ("not-yet-valid", "tls-certificate-expired"),
+        ("expired", "tls-certificate-expired"),
+        ("wrong-host", "tls-hostname-mismatch"),
+    ],
+)
+def test_inherit_from_delegate_certificate_problems_are_named_as_the_tls_check_would(
+    sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+    variant: str, mode: str,
+):  # fmt: skip
+    server, fake = sb.kubernetes(f"{variant}.k8s.sandbox.test", variant=variant)
+    _cluster_admin(fake)
+    config = _kubeconfig(pytester.path / "kubeconfig", server.url, sb.ca_file.read_text(), jwt())
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    run = run_connectors(inherit("inherited"), ca_bundle=False)
+
+    run.assert_failed("inherited", "auth", mode)
+    assert not fake.requests
+
+
 def test_inherit_from_delegate_in_cluster_service_account(
     sb: Sandbox, run_connectors, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):

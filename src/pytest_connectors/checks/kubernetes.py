@@ -53,12 +53,13 @@ import yaml
 from ..endpoints import Endpoint, EndpointError, parse_url
 from ..masking import MASKER
 from ..model import Connector, KubernetesSpec
-from ..probes.tls import Trust
+from ..probes.tls import Trust, classify_tls_error
 from ..results import Failure, Skip
 from .api import refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network, endpoints, trust
 from .shapes import decode_jwt_claims, pem_or_base64
+from .tls import TLS_MODES
 
 INSTALL_HINT = "pip install pytest-connectors[k8s]"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -623,6 +624,34 @@ def _api_failure(ctx: CheckContext, session: Session, exc: Any, what: str) -> Fa
     )  # fmt: skip
 
 
+def _verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification error inside what the client wrapped it in (ApiException,
+    MaxRetryError, SSLError), if that is what went wrong."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        todo += list(current.args)
+    return None
+
+
+def _verify_kind(text: str) -> str:
+    """The kind of verification failure, from OpenSSL's message (lower case)."""
+    if "hostname mismatch" in text or "ip address mismatch" in text:
+        return "hostname-mismatch"
+    if "not yet valid" in text:
+        return "not-yet-valid"
+    if "expired" in text:
+        return "expired"
+    return "self-signed" if "self-signed" in text or "self signed" in text else "untrusted"
+
+
 def _transport_failure(ctx: CheckContext, session: Session, exc: Exception, what: str) -> Failure:
     import urllib3
 
@@ -645,15 +674,13 @@ def _transport_failure(ctx: CheckContext, session: Session, exc: Exception, what
             f" handshake ({text})",
             reference=session.reference, provider_error=text,
         )  # fmt: skip
-    if "certificate verify failed" in lowered:
+    verify = _verification_error(exc)
+    if verify is not None or "certificate verify failed" in lowered:
+        # Named as the tls check names it (InheritFromDelegate has no tls item). The client
+        # sometimes keeps only the text of the error: then the text says which it was.
+        kind = classify_tls_error(verify)[0] if verify is not None else _verify_kind(lowered)
         ca_source = session.notes.get("ca_source")
-        if "hostname mismatch" in lowered or "ip address mismatch" in lowered:
-            mode = "tls-hostname-mismatch"
-        elif "expired" in lowered:
-            mode = "tls-certificate-expired"
-        else:
-            mode = "tls-untrusted-certificate"
-        return Failure(mode, f"{session.url}: {text}", ca_source=ca_source, **evidence)
+        return Failure(TLS_MODES[kind], f"{session.url}: {text}", ca_source=ca_source, **evidence)
     if isinstance(exc, urllib3.exceptions.NewConnectionError) or "refused" in lowered:
         return Failure("port-unreachable", f"{session.url}: {text}", **evidence)
     return Failure(

@@ -14,7 +14,7 @@ from . import Check
 from .context import CheckContext
 from .network import applies_to_network, connection, endpoints
 
-_MODES = {
+TLS_MODES = {
     "untrusted": "tls-untrusted-certificate",
     "self-signed": "tls-untrusted-certificate",
     "incomplete-chain": "tls-incomplete-chain",
@@ -75,7 +75,7 @@ def check_tls(ctx: CheckContext) -> None:
             cause = _CAUSES[tls.error].format(ca=tls.ca_source, host=endpoint.host)
             if tls.error == "hostname-mismatch" and tls.facts is not None:
                 cause += f" (it names {', '.join(tls.facts.sans) or 'no DNS names'})"
-            mode = _MODES[tls.error]
+            mode = TLS_MODES[tls.error]
             if mode == "incorrect-endpoint":
                 evidence.update(url=endpoint.url, problem=cause)
             message = f"{endpoint.address}: {cause}" + (f" ({tls.detail})" if tls.detail else "")
