@@ -589,7 +589,7 @@ def _provider_error(exc: Any) -> str:
     return f"{exc.status} {exc.reason}"
 
 
-def _api_failure(ctx: CheckContext, session: Session, exc: Any, what: str) -> Failure:
+def _api_failure(session: Session, exc: Any, what: str) -> Failure:
     error = _provider_error(exc)
     if exc.status == 401:
         return Failure(
@@ -708,7 +708,7 @@ def call(
         if not exc.status:  # the client wraps TLS errors as ApiException(status=0)
             reason = " ".join(str(exc.reason or "").split())
             raise _transport_failure(ctx, session, ssl.SSLError(reason), what) from None
-        raise _api_failure(ctx, session, exc, what) from None
+        raise _api_failure(session, exc, what) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise _transport_failure(ctx, session, exc, what) from None
     except ValueError as exc:  # pydantic: the answer is not what a Kubernetes API returns

@@ -106,7 +106,6 @@ class KubeRule:
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
     namespace: str | None = None
-    via: str = "ClusterRoleBinding"
 
     def matches(self, group: str, resource: str, verb: str, namespace: str) -> bool:
         if self.namespace is not None and self.namespace != namespace:
@@ -197,10 +196,7 @@ class FakeKubernetes:
         namespace: str | None = None,
     ) -> None:
         """Bind a rule to ``user``: cluster-wide, or in ``namespace`` only."""
-        rule = KubeRule(
-            tuple(api_groups), tuple(resources), tuple(verbs), namespace,
-            "ClusterRoleBinding" if namespace is None else "RoleBinding",
-        )  # fmt: skip
+        rule = KubeRule(tuple(api_groups), tuple(resources), tuple(verbs), namespace)
         with self._lock:
             self._rules.setdefault(user, []).append(rule)
 
