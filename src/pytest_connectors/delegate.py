@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from .masking import MASKER
 from .secrets import Secret, SecretChain, SecretNotFound
 from .settings import DelegateEntry, Settings
 
@@ -44,6 +45,8 @@ class ProxyConfig:
             return self.url
         user = quote(self.user.reveal() if self.user else "", safe="")
         password = quote(self.password.reveal() if self.password else "", safe="")
+        for quoted in (user, password):  # client errors may quote the URL: mask that form too
+            MASKER.add(quoted)
         return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
 
     def exempts(self, host: str) -> bool:

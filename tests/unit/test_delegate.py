@@ -18,6 +18,7 @@ from pytest_connectors.delegate import (
     parse_proxy_url,
 )
 from pytest_connectors.inventory import Inventory
+from pytest_connectors.masking import MASKER
 from pytest_connectors.model import Connector
 from pytest_connectors.secrets import EnvironmentSource, Secret, SecretChain
 from pytest_connectors.settings import DelegateEntry, ProxySettings, Settings, read_settings
@@ -405,6 +406,8 @@ def test_proxy_credentials_are_quoted_in_the_url_and_plain_for_basic_auth() -> N
         password=Secret("p@ss:w/rd", "account.px_pw", "test"),
     )  # fmt: skip
     assert proxy.url_with_credentials() == "http://svc%40corp:p%40ss%3Aw%2Frd@proxy.corp:3128"
+    # a client error quoting the URL is masked too
+    assert MASKER.scrub("proxy http://svc%40corp:p%40ss%3Aw%2Frd@x") == "proxy http://***:***@x"
     assert proxy.basic_credentials() == "svc@corp:p@ss:w/rd"
     assert proxy.url == "http://proxy.corp:3128"
     bare = ProxyConfig("http", "proxy.corp", 3128)
