@@ -368,6 +368,36 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             ),
         ),
         FailureMode(
+            id="unknown-field",
+            title="Key that Harness ignores",
+            severity=W,
+            seed_section="-",
+            summary=(
+                "The document holds a key that Harness does not know at that place. Harness "
+                "drops unknown keys without a word, so whatever that key was meant to configure "
+                "is lost: the connector is saved and tested without it."
+            ),
+            evidence=("field_path", "suggestion", "problem"),
+            steps=(
+                Step(
+                    "Move `{field_path}` to `{suggestion}` in {file}: that is where Harness "
+                    "reads it.",
+                    requires=("field_path", "suggestion"),
+                ),
+                Step(
+                    "If `{field_path}` is a typo or left over from another connector type, "
+                    "delete it from {file}; if it is meant to configure something, find the key "
+                    "Harness uses for that in the `{type}` connector YAML reference.",
+                    requires=("field_path",),
+                ),
+                Step(
+                    "Export the connector from Harness (the YAML view of the connector page) "
+                    "and compare it with {file}: keys that Harness dropped are missing there."
+                ),
+                _RERUN_OFFLINE,
+            ),
+        ),
+        FailureMode(
             id="scope-mismatch",
             title="Reference uses the wrong scope prefix",
             severity=E,

@@ -26,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_IDS = {
     "definition-invalid",
     "runtime-expression",
+    "unknown-field",
     "scope-mismatch",
     "connector-not-found",
     "secret-not-found",
@@ -65,6 +66,7 @@ CONTRACT_IDS = {
 }
 
 WARNING_IDS = {
+    "unknown-field",
     "delegate-selector-missing",
     "timeout-too-low",
     "high-latency",
