@@ -11,11 +11,10 @@ from .definition import DEFINITION
 from .delegate import DELEGATE
 from .expressions import EXPRESSIONS
 from .latency import LATENCY
-from .provider import AUTH, PERMISSIONS, RATE_LIMIT, RBAC
+from .provider import AUTH, HEALTH, PERMISSIONS, RATE_LIMIT, RBAC
 from .references import REFERENCES
 from .secrets import SECRETS
 from .tls import TLS
-from .vault import HEALTH
 
 
 @pytest.hookimpl(tryfirst=True)

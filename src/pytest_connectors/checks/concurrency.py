@@ -41,7 +41,7 @@ from ..endpoints import Endpoint
 from ..model import Connector, ScmSpec
 from ..probes.http import HttpResult, request
 from ..results import Failure, Phase, Skip
-from . import Check, github, gitlab
+from . import Check
 from .context import CheckContext, CollectContext
 from .network import CONNECTED, applies_to_network, endpoints, trust
 
@@ -213,6 +213,8 @@ def _judge(send: Callable[[], HttpResult]) -> Attempt:
 
 
 def _target(ctx: CheckContext) -> tuple[Endpoint, Callable[[], HttpResult]]:
+    from . import github, gitlab  # providers load only for a run that probes capacity
+
     connector = ctx.connector
     spec = connector.spec
     if connector.type == "Github" and isinstance(spec, ScmSpec):

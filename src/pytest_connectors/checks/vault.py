@@ -33,19 +33,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import requests
-
 from ..endpoints import Endpoint
 from ..masking import MASKER
 from ..model import Connector, Credential, VaultSpec
 from ..probes.prober import Prober
-from ..probes.sessions import PinningError, pinned_session
-from ..results import Failure, Phase, Skip
+from ..results import Failure, Skip
 from ..secrets import Secret
-from . import Check
 from .api import refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
-from .network import CONNECTED, applies_to_network, endpoints, trust
+from .network import applies_to_network, endpoints, trust
 
 if TYPE_CHECKING:
     import hvac
@@ -103,6 +99,8 @@ def client(
     """An hvac client for the connector's Vault (``token`` only when one is to be sent;
     ``credential`` when a login credential — secret ID, service-account token — will be)."""
     hvac = _hvac()
+    from ..probes.sessions import PinningError, pinned_session  # requests: with hvac only
+
     endpoint = _endpoint(ctx)
     if token is not None or credential:
         what = "Vault token" if token is not None else "login credential"
@@ -128,6 +126,8 @@ def client(
 def translated(ctx: CheckContext, doing: str) -> Iterator[None]:
     """Transport trouble and Vault's own error statuses become named failures."""
     hvac = _hvac()
+    import requests  # installed with hvac
+
     endpoint = _endpoint(ctx)
     url = endpoint.url.rstrip("/")
     try:
@@ -672,18 +672,11 @@ def _path_of(exc: BaseException) -> str:
     return "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "Vault"
 
 
-HEALTH = Check(
-    "health",
-    Phase.CONNECTIVITY,
-    _guarded(check_health),
-    applies,
-    CONNECTED,
-    network=True,
-    types=frozenset({"Vault"}),
-    description="the Vault server is initialised, unsealed and active (sys/health)",
-)
-
-PROVIDES = {"auth": _guarded(check_auth), "permissions": _guarded(check_permissions)}
+PROVIDES = {
+    "health": _guarded(check_health),
+    "auth": _guarded(check_auth),
+    "permissions": _guarded(check_permissions),
+}
 APPLIES = applies
 
-__all__ = ["APPLIES", "HEALTH", "PROVIDES", "Login", "client", "login", "required_paths"]
+__all__ = ["APPLIES", "PROVIDES", "Login", "client", "login", "required_paths"]

@@ -24,7 +24,6 @@ from ..model import Connector, SecretDefinition, VaultSpec
 from ..refs import Reference
 from ..results import Failure, Outcome, Skip
 from ..secrets import SecretAddress, SecretDeferred, SecretManagerDown, SecretSourceError
-from . import vault
 from .engine import CheckCycle
 
 if TYPE_CHECKING:
@@ -145,6 +144,8 @@ class VaultSecretSource:
         version = spec.engine_version or 2
         full = f"{engine_name}/data/{path}" if version == 2 else f"{engine_name}/{path}"
         evidence = {"manager": manager.ref, "vault_path": f"{full}#{key}"}
+        from . import vault  # the Vault client stack, only when a Vault secret is read
+
         hvac = vault._hvac()
         try:
             client = vault.client(ctx, token=vault.login(ctx).token)
