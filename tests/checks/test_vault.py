@@ -624,6 +624,135 @@ def test_kubernetes_auth_with_the_pods_token(
     _never_leaks(run, token)
 
 
+# -- JWT auth (a JWT Harness issues to the delegate) ----------------------------------------------
+
+DELEGATE_SUBJECT = "account/acme/delegate"
+
+
+def _rsa_pair() -> tuple[rsa.RSAPrivateKey, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return key, public.decode()
+
+
+def jwt_connector(
+    identifier: str, url: str, role: str | None = "harness", path: str | None = None
+) -> str:
+    extra = "useJwtAuth: true\n"
+    extra += f"jwtAuthRole: {role}\n" if role else ""
+    extra += f"jwtAuthPath: {path}\n" if path else ""
+    return vault_connector(identifier, url, token_ref=None, extra=extra)
+
+
+def jwt_settings(files: dict[str, Path]) -> str:
+    lines = ["pytestConnectors:", "  connectors:"]
+    for identifier, path in files.items():
+        lines += [f"    account.{identifier}:", f'      vault: {{jwtFile: "{path}"}}']
+    return "\n".join(lines) + "\n"
+
+
+def test_jwt_auth_checks_mount_and_role_without_a_jwt(
+    bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """Without a Harness-issued JWT, ``auth`` asks ``auth/<jwtAuthPath>/login`` with a
+    placeholder and tells apart what real OpenBao answers: 403 for a path where nothing is
+    mounted, 400 "could not load configuration", 400 'role "x" could not be found', 400 "role
+    with oidc role_type is not allowed", an AppRole's own answer, and 400 "error validating
+    token" once mount and role exist; then it skips the login, saying why."""
+    _, public = _rsa_pair()
+    bao.jwt_method("harness-jwt", public)
+    bao.jwt_role("harness-jwt", "harness", DELEGATE_SUBJECT, ["harness-rw"])
+    bao.jwt_role("harness-jwt", "browser", DELEGATE_SUBJECT, ["harness-rw"], role_type="oidc",
+                 allowed_redirect_uris=["https://localhost/callback"])  # fmt: skip
+    bao.jwt_role("harness-jwt", "fenced", DELEGATE_SUBJECT, ["harness-rw"],
+                 token_bound_cidrs=["10.99.0.0/16"])  # fmt: skip
+    bao.jwt_method("jwt", public, default_role="harness")  # the default mount, with a default role
+    bao.jwt_role("jwt", "harness", DELEGATE_SUBJECT, ["harness-rw"])
+    bao.jwt_method("bare")  # mounted, never configured
+    bao.api("POST", "/v1/sys/auth/not-jwt", {"type": "approle"})
+    run = run_connectors(
+        jwt_connector("ok", bao.url, path="harness-jwt"),
+        jwt_connector("defaults", bao.url, role=None),
+        jwt_connector("fenced", bao.url, role="fenced", path="harness-jwt"),
+        jwt_connector("no_mount", bao.url, path="nowhere"),
+        jwt_connector("no_role", bao.url, role="nobody", path="harness-jwt"),
+        jwt_connector("browser", bao.url, role="browser", path="harness-jwt"),
+        jwt_connector("bare", bao.url, path="bare"),
+        jwt_connector("approle", bao.url, path="not-jwt"),
+    )
+    for name in ("ok", "defaults", "fenced"):
+        run.assert_passed(name, "health")
+        auth = run.check(name, "auth")
+        assert auth["outcome"] == "skipped", auth
+        assert "exist (asked without a JWT)" in auth["message"]
+        assert "jwtFile" in auth["message"] and "Harness issues" in auth["message"]
+        assert (
+            auth["evidence"]["method"] == "Jwt"
+            and "JWT auth method" in auth["evidence"]["verified"]
+        )
+        permissions = run.check(name, "permissions")
+        assert permissions["outcome"] == "skipped" and "Harness issues" in permissions["message"]
+    ok = run.check("ok", "auth")["evidence"]
+    assert ok["mount"] == "harness-jwt" and ok["probe"].startswith("400 error validating token")
+    defaults = run.check("defaults", "auth")["evidence"]
+    assert (defaults["mount"], defaults["role"]) == ("jwt", "(default_role)")
+    assert "assumed 'jwt'" in defaults["mount_assumed"]
+    assert "the mount's default_role exist" in run.check("defaults", "auth")["message"]
+    fenced = run.check("fenced", "auth")["evidence"]
+    assert fenced["probe"] == "403 permission denied"
+    assert (
+        fenced["mount_probe"].startswith("400 role")
+        and "could not be found" in fenced["mount_probe"]
+    )
+    assert "bound CIDRs exclude this host" in fenced["role_bound_cidrs"]
+
+    evidence = run.assert_failed("no_mount", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "jwtAuthPath 'nowhere': no auth method is mounted at auth/nowhere"
+    assert evidence["url"] == f"{bao.url}/v1/auth/nowhere/login"
+    run.assert_blocked("no_mount", "auth", "incorrect-endpoint", ["permissions"])
+    evidence = run.assert_failed("no_role", "auth", "invalid-credentials")
+    assert evidence["provider_error"] == 'role "nobody" could not be found'
+    evidence = run.assert_failed("browser", "auth", "invalid-credentials")
+    assert "oidc role_type is not allowed" in evidence["provider_error"]
+    evidence = run.assert_failed("bare", "auth", "incorrect-endpoint")
+    assert "the JWT method at auth/bare has no configuration" in evidence["problem"]
+    evidence = run.assert_failed("approle", "auth", "incorrect-endpoint")
+    assert evidence["problem"] == "jwtAuthPath 'not-jwt': auth/not-jwt is not a JWT auth method"
+    assert "(Vault answered 500 missing role_id)" in run.check("approle", "auth")["message"]
+    assert "Traceback" not in run.text
+
+
+def test_jwt_auth_logs_in_with_a_jwt_this_host_has(
+    bao: OpenBao, run_connectors: RunConnectors, tmp_path: Path
+) -> None:
+    """``vault: {jwtFile: PATH}`` gives this host a JWT: ``auth`` then logs in for real (the
+    token it gets is looked up like any other) and ``permissions`` runs; a JWT the role does
+    not accept, or a file that is not there, is ``invalid-credentials``."""
+    key, public = _rsa_pair()
+    bao.jwt_method("harness-jwt", public)
+    bao.jwt_role("harness-jwt", "harness", DELEGATE_SUBJECT, ["harness-rw"])
+    now = int(time.time())
+    good, stranger = tmp_path / "delegate.jwt", tmp_path / "stranger.jwt"
+    jwt = _signed_jwt(key, {"sub": DELEGATE_SUBJECT, "iat": now, "exp": now + 3600})
+    good.write_text(jwt + "\n", encoding="utf-8")
+    stranger.write_text(_signed_jwt(key, {"sub": "someone/else", "exp": now + 3600}), "utf-8")
+    files = {"jwt_ok": good, "jwt_stranger": stranger, "jwt_nofile": tmp_path / "missing.jwt"}
+    run = run_connectors(
+        *(jwt_connector(name, bao.url, path="harness-jwt") for name in files),
+        settings=jwt_settings(files),
+    )
+    _all_passed(run, "jwt_ok")
+    auth = run.check("jwt_ok", "auth")["evidence"]
+    assert auth["method"] == "Jwt" and "harness-rw" in auth["policies"]
+    evidence = run.assert_failed("jwt_stranger", "auth", "invalid-credentials")
+    assert "invalid subject" in evidence["provider_error"] and evidence["mount"] == "harness-jwt"
+    evidence = run.assert_failed("jwt_nofile", "auth", "invalid-credentials")
+    assert evidence["jwt_file"] == str(tmp_path / "missing.jwt")
+    _never_leaks(run, jwt)
+
+
 # -- hardening ------------------------------------------------------------------------------------
 
 

@@ -858,7 +858,9 @@ def test_vault_rules(build: Build) -> None:
     ]
     problems = [p for _, _, p, _ in _errors(connector)]
     assert problems[0] == "KV version must be 1 or 2, not 3"
-    assert problems[1] == "only one of useVaultAgent, useAwsIam and useK8sAuth may be true"
+    assert problems[1] == (
+        "only one of useVaultAgent, useAwsIam, useK8sAuth and useJwtAuth may be true"
+    )
     assert problems[2] == "Vault VaultAgent authentication needs delegate selectors"
 
 
@@ -881,6 +883,54 @@ def test_vault_whole_numbers(build: Build) -> None:
         ("spec.secretEngineVersion", 7, "'secretEngineVersion' must be a whole number, not 'two'"),
         ("spec.renewalIntervalMinutes", 8, "'renewalIntervalMinutes' must be at least 0, not -1"),
     ]
+
+
+def _vault(fields: str) -> str:
+    return (
+        "connector:\n  name: v\n  identifier: v\n  type: Vault\n  spec:\n"
+        f"    vaultUrl: https://vault.example.com\n{fields}"
+    )
+
+
+def test_vault_jwt_auth(build: Build) -> None:
+    """JWT auth loads as Harness's DTO defines it. harness-go-sdk
+    ``harness/nextgen/model_vault_connector.go`` (and ``docs/VaultConnector.md``: all
+    "[optional]") has ``useJwtAuth``, ``jwtAuthRole`` and ``jwtAuthPath``, every one
+    ``omitempty``; terraform-provider-harness ``docs/resources/platform_connector_vault.md``
+    (``access_type = "JWT"``) lists ``use_jwt_auth``, ``vault_jwt_auth_role``,
+    ``vault_jwt_auth_path`` and ``delegate_selectors`` under Optional, with no default path.
+    So neither the role, the path nor delegate selectors is required (Vault itself falls back
+    to the mount's ``default_role``), and no ``authToken`` is read."""
+    full = _connector(
+        build,
+        _vault(
+            "    useJwtAuth: true\n    jwtAuthRole: harness\n    jwtAuthPath: jwt-harness\n"
+            "    delegateSelectors: [vault]\n"
+        ),
+    )
+    assert full.errors == () and isinstance(full.spec, VaultSpec)
+    assert full.spec.auth is not None and full.spec.auth.kind == "Jwt"
+    assert dict(full.spec.auth.values) == {"jwtAuthRole": "harness", "jwtAuthPath": "jwt-harness"}
+    assert _refs(full) == []
+    bare = _connector(build, _vault("    useJwtAuth: true\n    authToken: account.ignored\n"))
+    assert bare.errors == () and isinstance(bare.spec, VaultSpec)
+    assert bare.spec.auth is not None and (bare.spec.auth.kind, dict(bare.spec.auth.values)) == (
+        "Jwt",
+        {},
+    )
+    assert _refs(bare) == []  # the delegate logs in with a JWT, never with authToken
+
+
+def test_vault_only_one_auth_method_flag(build: Build) -> None:
+    """Harness derives one access type from the flags (VaultConnectorDTO.getAccessType; JWT
+    per harness-go-sdk ``model_vault_connector.go``): at most one of the four may be true."""
+    connector = _connector(
+        build, _vault("    useK8sAuth: true\n    useJwtAuth: true\n    delegateSelectors: [v]\n")
+    )
+    assert next((p, msg) for p, _, msg, _ in _errors(connector)) == (
+        "spec",
+        "only one of useVaultAgent, useAwsIam, useK8sAuth and useJwtAuth may be true",
+    )
 
 
 # -- InheritFromDelegate and other delegate identities ----------------------------------------

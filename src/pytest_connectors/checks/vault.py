@@ -8,8 +8,9 @@
   expired tokens); a TTL that ends before ``renewalIntervalMinutes`` or within the warning
   window is ``credentials-expiring``; an expiry in the past is ``credentials-expired``.
   Kubernetes auth posts the pod's service-account token (``serviceAccountTokenPath`` on this
-  host) to ``auth/<k8sAuthEndpoint>/login``. AWS IAM needs the delegate's own AWS identity and
-  is skipped with that reason.
+  host) to ``auth/<k8sAuthEndpoint>/login``. JWT auth checks the mount and the role without
+  the JWT Harness issues, then logs in only with a JWT this host was given (``vault_jwt``).
+  AWS IAM needs the delegate's own AWS identity and is skipped with that reason.
 * ``permissions``: ``sys/capabilities-self`` on the paths the connector uses — a probe secret
   under ``basePath`` in its engine (KV v2 through ``data/`` and ``metadata/``): ``read`` and
   ``list`` when ``readOnly``, else also ``create``, ``update`` and ``delete`` (Harness writes a
@@ -294,7 +295,7 @@ def check_health(ctx: CheckContext) -> None:
 @dataclass(frozen=True)
 class Login:
     token: str = field(repr=False)
-    method: str  # Token | AppRole | VaultAgent
+    method: str  # Token | AppRole | VaultAgent | K8sAuth | Jwt
     lookup: dict[str, Any]
 
 
@@ -351,6 +352,10 @@ def _token(ctx: CheckContext, credential: Credential) -> str:
         return _issued(token)
     if credential.kind == "K8sAuth":
         return _kubernetes_login(ctx, credential)
+    if credential.kind == "Jwt":
+        from .vault_jwt import login_token
+
+        return login_token(ctx, credential)
     raise Skip(
         f"{credential.kind} login needs the delegate's own AWS identity (a signed"
         " sts:GetCallerIdentity request); this run checks reachability, health and secrets only"
@@ -470,6 +475,11 @@ def _hard_limit(lookup: dict[str, Any]) -> datetime | None:
 
 
 def check_auth(ctx: CheckContext) -> None:
+    credential = _credential(ctx.connector)
+    if credential.kind == "Jwt":
+        from .vault_jwt import probe
+
+        probe(ctx, credential)  # mount and role, judged without a JWT; a skip if there is none
     found = login(ctx)
     lookup = found.lookup
     ttl = _seconds(lookup.get("ttl"))

@@ -11,9 +11,10 @@
 * ``mode="standby"``: two servers in one Raft cluster; ``url`` points at the second one, which is
   unsealed and a standby (``/v1/sys/health`` answers 429), while the first is the active node.
 
-The setup helpers (:meth:`kv_put`, :meth:`policy`, :meth:`token`, :meth:`approle`, :meth:`seal`
-…) call the HTTP API as documented at https://openbao.org/api-docs/ (``sys/health``,
-``sys/policies/acl``, ``auth/token/create``, ``auth/approle``, ``sys/mounts``, ``sys/seal``,
+The setup helpers (:meth:`kv_put`, :meth:`policy`, :meth:`token`, :meth:`approle`,
+:meth:`jwt_method`, :meth:`seal` …) call the HTTP API as documented at
+https://openbao.org/api-docs/ (``sys/health``, ``sys/policies/acl``, ``auth/token/create``,
+``auth/approle``, ``sys/auth``, ``auth/jwt`` config and roles, ``sys/mounts``, ``sys/seal``,
 ``sys/unseal``, ``sys/namespaces``, KV v1 and v2), with the root token, on the loopback
 listener only.
 """
@@ -353,13 +354,28 @@ class OpenBao:
         in at ``auth/<mount>/login`` as ``role``. It is OpenBao's ``jwt`` method mounted where
         Kubernetes auth would be: the same login call (``{role, jwt}``), but the signature is
         checked locally instead of through a TokenReview on a cluster."""
+        self.jwt_method(mount, public_key_pem)
+        self.jwt_role(mount, role, subject, policies)
+
+    def jwt_method(
+        self, mount: str = "jwt", public_key_pem: str | None = None, default_role: str = ""
+    ) -> None:
+        """Enables OpenBao's ``jwt`` auth method at ``auth/<mount>``. With ``public_key_pem`` it
+        verifies JWTs signed by that key locally (as it would with Harness's JWKS URL); without
+        it the method stays unconfigured and logs nobody in."""
         self.api("POST", f"/v1/sys/auth/{mount}", {"type": "jwt"})
-        self.api("POST", f"/v1/auth/{mount}/config", {"jwt_validation_pubkeys": [public_key_pem]})
-        self.api(
-            "POST", f"/v1/auth/{mount}/role/{role}",
-            {"role_type": "jwt", "user_claim": "sub", "bound_subject": subject,
-             "token_policies": policies},
-        )  # fmt: skip
+        if public_key_pem is not None:
+            config = {"jwt_validation_pubkeys": [public_key_pem], "default_role": default_role}
+            self.api("POST", f"/v1/auth/{mount}/config", config)
+
+    def jwt_role(
+        self, mount: str, role: str, subject: str, policies: list[str], **options: Any
+    ) -> None:
+        """A role at ``auth/<mount>`` for JWTs whose ``sub`` is ``subject``; ``options`` are
+        further role parameters (``role_type="oidc"``, ``token_bound_cidrs=[...]`` ...)."""
+        body = {"role_type": "jwt", "user_claim": "sub", "bound_subject": subject,
+                "token_policies": policies, **options}  # fmt: skip
+        self.api("POST", f"/v1/auth/{mount}/role/{role}", body)
 
     def namespace(self, name: str) -> None:
         self.api("POST", f"/v1/sys/namespaces/{name}")

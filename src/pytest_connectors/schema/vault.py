@@ -5,13 +5,25 @@ from __future__ import annotations
 from ..model import Credential, SecretKind, VaultSpec
 from .reader import SpecReader
 
+#: The flags that pick an auth method; Harness lets at most one be true.
+_METHOD_FLAGS = ("useVaultAgent", "useAwsIam", "useK8sAuth", "useJwtAuth")
+
+
+def _read_jwt(reader: SpecReader) -> Credential:
+    """JWT auth (``useJwtAuth``): the delegate logs in at ``auth/<jwtAuthPath>/login`` with a
+    JWT Harness issues. ``jwtAuthRole`` and ``jwtAuthPath`` are optional, as in harness-go-sdk's
+    VaultConnector and the Terraform provider: Vault falls back to the mount's ``default_role``,
+    and the checks to the ``jwt`` mount."""
+    values = {key: value for key in ("jwtAuthRole", "jwtAuthPath") if (value := reader.text(key))}
+    return Credential("Jwt", values)
+
 
 def _read_auth(reader: SpecReader) -> Credential:
-    agent = reader.boolean("useVaultAgent")
-    aws_iam = reader.boolean("useAwsIam")
-    k8s = reader.boolean("useK8sAuth")
-    if sum((agent, aws_iam, k8s)) > 1:
-        reader.error(None, "only one of useVaultAgent, useAwsIam and useK8sAuth may be true")
+    agent, aws_iam, k8s, jwt = (reader.boolean(flag) for flag in _METHOD_FLAGS)
+    if sum((agent, aws_iam, k8s, jwt)) > 1:
+        reader.error(
+            None, "only one of useVaultAgent, useAwsIam, useK8sAuth and useJwtAuth may be true"
+        )
     selectors = reader.strings("delegateSelectors")
     plain: tuple[str, ...]
     if agent:
@@ -20,6 +32,8 @@ def _read_auth(reader: SpecReader) -> Credential:
         kind, plain = "AwsIam", ("vaultAwsIamRole", "awsRegion")
     elif k8s:
         kind, plain = "K8sAuth", ("vaultK8sAuthRole", "serviceAccountTokenPath")
+    elif jwt:
+        return _read_jwt(reader)  # any delegate can present a Harness-issued JWT: no selectors
     elif reader.has("appRoleId"):
         return reader.credential(
             "AppRole", plain=("appRoleId",), refs=(("secretId", SecretKind.TEXT, True),)
