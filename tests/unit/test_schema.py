@@ -933,6 +933,127 @@ def test_vault_only_one_auth_method_flag(build: Build) -> None:
     )
 
 
+def _bitbucket(
+    api_spec: str, http_spec: str = "{username: bot, passwordRef: account.bb_pw}"
+) -> str:
+    return f"""
+        connector:
+          name: bb
+          identifier: bb
+          type: Bitbucket
+          spec:
+            type: Repo
+            url: https://bitbucket.org/acme/app.git
+            authentication:
+              type: Http
+              spec:
+                type: UsernamePassword
+                spec: {http_spec}
+            apiAccess:
+              {api_spec}
+        """
+
+
+@pytest.mark.parametrize(
+    ("api", "kind", "plain", "refs"),
+    [
+        (
+            "{type: AccessToken, spec: {tokenRef: account.bb_at}}",
+            "AccessToken",
+            {},
+            [("spec.apiAccess.spec.tokenRef", "account.bb_at", T)],
+        ),
+        (
+            "{type: EmailAndApiToken, spec: {email: bot@acme.test, tokenRef: account.bb_api}}",
+            "EmailAndApiToken",
+            {"email": "bot@acme.test"},
+            [("spec.apiAccess.spec.tokenRef", "account.bb_api", T)],
+        ),
+        (
+            "{type: EmailAndApiToken, spec: {emailRef: account.bb_mail, tokenRef: account.bb_api}}",
+            "EmailAndApiToken",
+            {},
+            [
+                ("spec.apiAccess.spec.emailRef", "account.bb_mail", T),
+                ("spec.apiAccess.spec.tokenRef", "account.bb_api", T),
+            ],
+        ),
+    ],
+)
+def test_bitbucket_api_access_types(
+    build: Build, api: str, kind: str, plain: dict[str, str], refs: list[Any]
+) -> None:
+    """terraform-provider-harness ``docs/resources/platform_connector_bitbucket.md``: auth_type
+    "Valid values are UsernameToken, AccessToken, EmailAndApiToken"; harness-go-sdk
+    ``enum_bitbucket_api_access_types.go`` and the specs ``BitbucketAccessTokenApiAccess``
+    ``{tokenRef}`` (``model_bitbucket_access_token_api_access.go``) and
+    ``BitbucketEmailApiTokenApiAccess`` ``{email, emailRef, tokenRef}``
+    (``model_bitbucket_email_api_token_api_access.go``)."""
+    connector = _connector(build, _bitbucket(api))
+    assert connector.errors == ()
+    assert isinstance(connector.spec, ScmSpec) and connector.spec.api_access is not None
+    assert connector.spec.api_access.kind == kind
+    assert dict(connector.spec.api_access.values) == plain
+    assert _refs(connector)[1:] == refs  # after the HTTP password
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        (
+            "{email: a@b.test, emailRef: account.m, tokenRef: account.t}",
+            "give either 'email' or 'emailRef', not both",
+        ),
+        ("{tokenRef: account.t}", "one of 'email' or 'emailRef' is required"),
+    ],
+)
+def test_bitbucket_email_is_a_one_of_pair(build: Build, spec: str, problem: str) -> None:
+    """``email`` / ``emailRef`` of harness-go-sdk ``BitbucketEmailApiTokenApiAccess`` are the
+    same plain-or-secret pair as ``username`` / ``usernameRef`` (both ``omitempty``, one needed:
+    Basic auth takes the account e-mail with the API token)."""
+    connector = _connector(build, _bitbucket(f"{{type: EmailAndApiToken, spec: {spec}}}"))
+    assert [(p, msg) for p, _, msg, _ in _errors(connector)] == [
+        ("spec.apiAccess.spec.email", problem)
+    ]
+
+
+def test_bitbucket_api_access_type_typo(build: Build) -> None:
+    """The API access types of terraform-provider-harness / harness-go-sdk (see above), with a
+    did-you-mean for a near miss."""
+    connector = _connector(build, _bitbucket("{type: Accesstoken, spec: {tokenRef: account.t}}"))
+    ((path, _, problem, suggestion),) = _errors(connector)
+    assert (path, suggestion) == ("spec.apiAccess.type", "AccessToken")
+    assert "UsernameToken, OAuth, AccessToken, EmailAndApiToken" in problem
+
+
+@pytest.mark.parametrize(
+    ("http", "api", "error_field"),
+    [
+        ("{username: bot, passwordRef: account.p}", "{usernameRef: account.u, tokenRef: account.t}",
+         "spec.apiAccess.spec.usernameRef"),
+        ("{usernameRef: account.u, passwordRef: account.p}", "{username: bot, tokenRef: account.t}",
+         "spec.apiAccess.spec.username"),
+        ("{username: bot, passwordRef: account.p}", "{username: bot, tokenRef: account.t}", None),
+        ("{usernameRef: account.u, passwordRef: account.p}",
+         "{usernameRef: account.u, tokenRef: account.t}", None),
+    ],
+)  # fmt: skip
+def test_bitbucket_usernames_both_plain_or_both_secret(
+    build: Build, http: str, api: str, error_field: str | None
+) -> None:
+    """Harness refuses a Bitbucket connector whose HTTP (UsernamePassword) username and API
+    (UsernameToken) username differ in kind, with "Both usernames should be set either as
+    secret or plain text" (Harness's Bitbucket connector validation)."""
+    connector = _connector(build, _bitbucket(f"{{type: UsernameToken, spec: {api}}}", http))
+    errors = [(p, msg) for p, _, msg, _ in _errors(connector)]
+    if error_field is None:
+        assert errors == []
+    else:
+        ((path, problem),) = errors
+        assert path == error_field
+        assert "both as plain text or both as secret references" in problem
+
+
 # -- InheritFromDelegate and other delegate identities ----------------------------------------
 
 

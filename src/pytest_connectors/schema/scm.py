@@ -56,6 +56,11 @@ _API_VARIANTS: dict[str, dict[str, _Shape]] = {
     "Bitbucket": {
         "UsernameToken": {"plain_or_ref": ("username",), "refs": (("tokenRef", _T, _R),)},
         "OAuth": {"refs": (("tokenRef", _T, _R), ("refreshTokenRef", _T, False))},
+        # A repository, project or workspace access token (Bearer), and an Atlassian API
+        # token with the account e-mail (Basic): harness-go-sdk BitbucketAccessTokenApiAccess,
+        # BitbucketEmailApiTokenApiAccess.
+        "AccessToken": {"refs": (("tokenRef", _T, _R),)},
+        "EmailAndApiToken": {"plain_or_ref": ("email",), "refs": (("tokenRef", _T, _R),)},
     },
     "AzureRepo": {"Token": {"refs": (("tokenRef", _T, _R),)}},
 }
@@ -107,7 +112,36 @@ def _read_api_access(
     if kind is None or spec is None:
         return None, None
     api_url = spec.url("apiUrl", required=False) if connector_type == "Gitlab" else None
-    return _read_variant(spec, kind, variants[kind]), api_url
+    credential = _read_variant(spec, kind, variants[kind])
+    if connector_type == "Bitbucket" and kind == "UsernameToken":
+        _check_username_forms(reader, spec)
+    return credential, api_url
+
+
+def _username_form(data: Any) -> str | None:
+    """``username`` or ``usernameRef``: which one a (raw) credential spec gives, if exactly one."""
+    if not isinstance(data, dict):
+        return None
+    given = [key for key in ("username", "usernameRef") if data.get(key) not in (None, "")]
+    return given[0] if len(given) == 1 else None
+
+
+def _check_username_forms(reader: SpecReader, api_spec: SpecReader) -> None:
+    """Harness refuses a Bitbucket connector whose HTTP username and API username are of
+    different kinds ("Both usernames should be set either as secret or plain text")."""
+    auth = reader.data.get("authentication")
+    http = auth.get("spec") if isinstance(auth, dict) and auth.get("type") == "Http" else None
+    if not isinstance(http, dict) or http.get("type") != "UsernamePassword":
+        return
+    http_form, api_form = _username_form(http.get("spec")), _username_form(api_spec.data)
+    if http_form is None or api_form is None or http_form == api_form:
+        return
+    kinds = {"username": "plain text", "usernameRef": "a secret reference"}
+    api_spec.error(
+        api_form,
+        f"the API username is {kinds[api_form]} but the HTTP username is {kinds[http_form]}:"
+        " Harness requires both as plain text or both as secret references",
+    )
 
 
 def _check_url_shape(reader: SpecReader, url: str | None, protocol: str | None) -> None:
