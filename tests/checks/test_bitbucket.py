@@ -43,6 +43,7 @@ from .conftest import Run
 PASSWORD = "Bb-Sandbox-Passw0rd-xyz"
 TOKEN = "BBDC-SandboxHttpAccessToken0123456789"
 REF = "account.bb_secret"
+EMAIL = "bot@acme.example"
 PROJECT, REPO = "PROJ", "app"
 REPO_PATH = "/rest/api/1.0/projects/proj/repos/app"
 
@@ -60,7 +61,7 @@ def _auth(password_ref: str) -> str:
     )
 
 
-def _api(kind: str | None) -> str:
+def _api(kind: str | None, ref: str = REF, email: str = EMAIL) -> str:
     if kind == "token":
         return textwrap.dedent(
             f"""\
@@ -68,15 +69,24 @@ def _api(kind: str | None) -> str:
               type: UsernameToken
               spec:
                 username: bot
-                tokenRef: {REF}"""
+                tokenRef: {ref}"""
         )
-    if kind == "oauth":
+    if kind in ("oauth", "access"):
         return textwrap.dedent(
             f"""\
             apiAccess:
-              type: OAuth
+              type: {"OAuth" if kind == "oauth" else "AccessToken"}
               spec:
-                tokenRef: {REF}"""
+                tokenRef: {ref}"""
+        )
+    if kind == "email":
+        return textwrap.dedent(
+            f"""\
+            apiAccess:
+              type: EmailAndApiToken
+              spec:
+                email: {email}
+                tokenRef: {ref}"""
         )
     return ""
 
@@ -87,6 +97,8 @@ def bitbucket(
     *,
     password_ref: str = REF,
     api: str | None = None,
+    api_ref: str = REF,
+    email: str = EMAIL,
     validation_repo: str | None = None,
 ) -> str:
     """A Bitbucket connector: Repo (or Account with ``validation_repo``) over HTTP(S)."""
@@ -104,7 +116,7 @@ def bitbucket(
         lines.append(f"    validationRepo: {validation_repo}")
     lines += [textwrap.indent(_auth(password_ref), "    ")]
     if api:
-        lines += [textwrap.indent(_api(api), "    ")]
+        lines += [textwrap.indent(_api(api, api_ref, email), "    ")]
     lines.append("    delegateSelectors: [demo]")
     return "\n".join(lines) + "\n"
 
@@ -115,7 +127,8 @@ def _repo_url(server_url: str) -> str:
 
 def _never_leaks(run: Run, *values: str) -> None:
     report = json.dumps(run.report)
-    encoded = [base64.b64encode(f"bot:{v}".encode()).decode() for v in values]
+    users = ("bot", EMAIL)
+    encoded = [base64.b64encode(f"{u}:{v}".encode()).decode() for u in users for v in values]
     for value in (*values, *encoded):
         assert value not in run.text
         assert value not in report
@@ -347,6 +360,62 @@ def test_invalid_bearer_token(sb: Sandbox, run_connectors):
     _never_leaks(run, TOKEN)
 
 
+def test_access_token_is_sent_as_bearer(sb: Sandbox, run_connectors):
+    """apiAccess ``AccessToken`` on Data Center is an HTTP access token sent as ``Authorization:
+    Bearer`` (the only way a project or repository token works; a user's token works so too).
+    A token for the connector's repository passes both checks; one for another repository is
+    accepted but cannot read it; a token the server never issued is refused on every path."""
+    server, fake = sb.bitbucket()
+    fake.add_repository_token(TOKEN, {f"{PROJECT}/{REPO}"})
+    fake.add_repository_token("BBDC-OtherRepositoryToken0123", {f"{PROJECT}/other"})
+    fake.add_user("carol", tokens=["BBDC-CarolsPersonalToken0123"], repositories={"PROJ/app"})
+    url = _repo_url(server.url)
+    run = run_connectors(
+        bitbucket("repo_token", url, api="access"),
+        bitbucket("other_repo", url, api="access", api_ref="account.bb_other"),
+        bitbucket("personal", url, api="access", api_ref="account.bb_personal"),
+        bitbucket("unknown", url, api="access", api_ref="account.bb_unknown"),
+        secrets={
+            REF: TOKEN,
+            "account.bb_other": "BBDC-OtherRepositoryToken0123",
+            "account.bb_personal": "BBDC-CarolsPersonalToken0123",
+            "account.bb_unknown": "BBDC-NeverIssuedToken0123",
+        },
+    )
+    for name in ("repo_token", "personal"):
+        evidence = run.assert_passed(name, "auth")
+        assert evidence["server_version"] == fake.version and "username" not in evidence
+        assert run.assert_passed(name, "permissions")["repository"] == "proj/app"
+    run.assert_passed("other_repo", "auth")
+    evidence = run.assert_failed("other_repo", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == "read access to proj/app"
+    assert evidence["reference"] == "account.bb_other"
+    evidence = run.assert_failed("unknown", "auth", "invalid-credentials")
+    assert evidence["provider_error"].startswith("Authentication failed")
+    run.assert_blocked("unknown", "auth", "invalid-credentials", ["permissions"])
+    assert fake.authorized_requests("/application-properties") >= 3
+    _never_leaks(run, TOKEN, "BBDC-CarolsPersonalToken0123", "BBDC-NeverIssuedToken0123")
+
+
+def test_email_and_api_token_is_not_sent_to_a_server(sb: Sandbox, run_connectors):
+    """``EmailAndApiToken`` holds an Atlassian API token, which only Bitbucket Cloud issues: on
+    a Server / Data Center API both checks skip and say why, and no credential is sent."""
+    server, fake = sb.bitbucket()
+    fake.add_user("bot", password=PASSWORD, tokens=[TOKEN])
+    doc = bitbucket("bb", _repo_url(server.url), password_ref="account.bb_pw", api="email")
+    run = run_connectors(doc, secrets={REF: TOKEN, "account.bb_pw": PASSWORD})
+    for name in ("auth", "permissions"):
+        check = run.check("bb", name)
+        assert check["outcome"] == "skipped", check
+        assert "only Bitbucket Cloud accepts" in check["message"]
+        assert (
+            f"{server.url}/rest/api/1.0 is a Bitbucket Server / Data Center API" in check["message"]
+        )
+        assert "AccessToken" in check["message"]
+    assert not any(authorized for _, _, authorized in fake.requests)
+    _never_leaks(run, TOKEN, PASSWORD)
+
+
 def test_account_connector_with_validation_repo(sb: Sandbox, run_connectors):
     server, fake = sb.bitbucket()
     fake.add_user("bot", password=PASSWORD, repositories={"PROJ/app"})
@@ -361,6 +430,7 @@ def test_account_connector_with_validation_repo(sb: Sandbox, run_connectors):
 
 APP_PASSWORD = "ATBB-SandboxAppPassw0rd-0123456789abcdef"
 ACCESS_TOKEN = "ATCTT3xFfGN0-SandboxRepositoryAccessToken-0123456789"
+API_TOKEN = "ATATT3xFfGF0-SandboxAtlassianApiToken-0123456789"
 CLOUD_REPO = "acme/app"
 
 
@@ -439,6 +509,27 @@ def test_cloud_fake_repositories():
     scopes = _cloud(fake, f"/repositories/{CLOUD_REPO}", _basic("narrow", "narrow-password"))
     assert scopes.status == 403
     assert _body(scopes)["error"]["detail"]["required"] == ["repository"]
+
+
+def test_cloud_fake_api_tokens():
+    """Atlassian API tokens: Basic with the account e-mail; not with the username, not as
+    Bearer; scopes under their granular names."""
+    fake = FakeBitbucketCloud()
+    fake.add_api_token(EMAIL, API_TOKEN, {CLOUD_REPO})
+    fake.add_api_token(
+        "ci@acme.example", "ATATT-ci", {CLOUD_REPO}, scopes=["read:repository:bitbucket"]
+    )
+
+    ok = _cloud(fake, "/user", _basic(EMAIL, API_TOKEN))
+    assert (ok.status, _body(ok)["username"]) == (200, "bot")
+    assert _cloud(fake, f"/repositories/{CLOUD_REPO}", _basic(EMAIL, API_TOKEN)).status == 200
+    by_name = _cloud(fake, "/user", _basic("bot", API_TOKEN))
+    assert (by_name.status, _cloud_message(by_name)) == (401, BAD_BASIC)
+    bearer = _cloud(fake, "/user", _bearer(API_TOKEN))
+    assert (bearer.status, _cloud_message(bearer)) == (401, TOKEN_INVALID)
+    lacks = _cloud(fake, "/user", _basic("ci@acme.example", "ATATT-ci"))
+    assert lacks.status == 403
+    assert _body(lacks)["error"]["detail"]["required"] == ["read:user:bitbucket"]
 
 
 def test_cloud_fake_rate_limit_and_redirect():
@@ -566,6 +657,81 @@ def test_cloud_wrong_app_password_is_invalid_credentials(sb: Sandbox, run_connec
     run.assert_blocked("bbc", "auth", "invalid-credentials", ["permissions"])
     assert fake.authorized_requests(f"/repositories/{CLOUD_REPO}") == 0
     _never_leaks(run, APP_PASSWORD, "the-real-app-password")
+
+
+def test_cloud_email_and_api_token(sb: Sandbox, run_connectors):
+    """apiAccess ``EmailAndApiToken`` on Bitbucket Cloud: Basic with the Atlassian account
+    e-mail and an API token. The token of an account that reads the repository passes; a
+    token Bitbucket does not know is refused with the e-mail hint; an account without access
+    to the repository, or a token without its read scope, lacks permissions."""
+    server, fake = sb.bitbucket_cloud()
+    fake.add_api_token(EMAIL, API_TOKEN, {CLOUD_REPO})
+    fake.add_api_token("carol@acme.example", "ATATT-carol-0123", {"acme/other"})
+    fake.add_api_token("dave@acme.example", "ATATT-dave-0123", {CLOUD_REPO},
+                       scopes=["read:user:bitbucket"])  # fmt: skip
+    run = run_connectors(
+        bitbucket_cloud("ok", server.url, api="email", api_ref="account.api_ok"),
+        bitbucket_cloud("wrong", server.url, api="email", api_ref="account.api_wrong"),
+        bitbucket_cloud("carol", server.url, api="email", api_ref="account.api_carol",
+                        email="carol@acme.example"),
+        bitbucket_cloud("dave", server.url, api="email", api_ref="account.api_dave",
+                        email="dave@acme.example"),
+        settings=cloud_settings(server.url, "ok", "wrong", "carol", "dave"),
+        secrets={
+            REF: "unused-http-password",
+            "account.api_ok": API_TOKEN,
+            "account.api_wrong": "ATATT-never-issued-0123",
+            "account.api_carol": "ATATT-carol-0123",
+            "account.api_dave": "ATATT-dave-0123",
+        },
+    )  # fmt: skip
+    evidence = run.assert_passed("ok", "auth")
+    assert evidence["credential"] == "Atlassian account e-mail + API token (Basic)"
+    assert evidence["username"] == "bot" and evidence["status"] == 200
+    assert run.assert_passed("ok", "permissions")["repository"] == CLOUD_REPO
+    evidence = run.assert_failed("wrong", "auth", "invalid-credentials")
+    assert evidence["provider_error"] == BAD_BASIC
+    assert "e-mail of the Atlassian account" in run.check("wrong", "auth")["message"]
+    run.assert_blocked("wrong", "auth", "invalid-credentials", ["permissions"])
+    run.assert_passed("carol", "auth")
+    evidence = run.assert_failed("carol", "permissions", "insufficient-permissions")
+    assert (evidence["missing"], evidence["repository_status"]) == (
+        f"read access to {CLOUD_REPO}", 403,
+    )  # fmt: skip
+    run.assert_passed("dave", "auth")
+    evidence = run.assert_failed("dave", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {CLOUD_REPO} (scope read:repository:bitbucket)"
+    _never_leaks(run, API_TOKEN, "ATATT-never-issued-0123", "ATATT-carol-0123")
+
+
+def test_cloud_access_token_type(sb: Sandbox, run_connectors):
+    """apiAccess ``AccessToken`` on Bitbucket Cloud: a repository, project or workspace access
+    token as ``Authorization: Bearer``. One for the connector's repository passes; one for
+    another repository is accepted but cannot read it; an unknown one is refused."""
+    server, fake = sb.bitbucket_cloud()
+    fake.add_access_token(ACCESS_TOKEN, {CLOUD_REPO})
+    fake.add_access_token("ATCTT-other-repository-0123", {"acme/other"})
+    run = run_connectors(
+        bitbucket_cloud("ok", server.url, api="access", api_ref="account.at_ok"),
+        bitbucket_cloud("other", server.url, api="access", api_ref="account.at_other"),
+        bitbucket_cloud("unknown", server.url, api="access", api_ref="account.at_unknown"),
+        settings=cloud_settings(server.url, "ok", "other", "unknown"),
+        secrets={
+            REF: "unused-http-password",
+            "account.at_ok": ACCESS_TOKEN,
+            "account.at_other": "ATCTT-other-repository-0123",
+            "account.at_unknown": "ATCTT-never-issued-0123",
+        },
+    )
+    evidence = run.assert_passed("ok", "auth")
+    assert evidence["credential"] == "access token (Bearer)" and evidence["status"] == 403
+    run.assert_passed("ok", "permissions")
+    run.assert_passed("other", "auth")
+    evidence = run.assert_failed("other", "permissions", "insufficient-permissions")
+    assert evidence["missing"] == f"read access to {CLOUD_REPO}"
+    evidence = run.assert_failed("unknown", "auth", "invalid-credentials")
+    assert evidence["provider_error"] == TOKEN_INVALID
+    _never_leaks(run, ACCESS_TOKEN, "ATCTT-other-repository-0123", "ATCTT-never-issued-0123")
 
 
 def test_cloud_unknown_access_token_is_invalid_credentials(sb: Sandbox, run_connectors):

@@ -7,10 +7,15 @@ per-connector setting ``bitbucket: {apiUrl: ...}`` replaces it as given. The con
 as Bitbucket Cloud when its URL is on bitbucket.org or its API base ends in ``/2.0``.
 
 Credential: ``apiAccess`` when given (``UsernameToken``: Basic ``username:token``, the way a
-user's HTTP access token works; ``OAuth``: ``Authorization: Bearer <token>``, the only way a
-project or repository HTTP access token works), else the HTTP ``UsernamePassword``
-authentication (Basic ``username:password``). SSH-only connectors without ``apiAccess`` have
-nothing to check here.
+user's HTTP access token works; ``AccessToken`` and ``OAuth``: ``Authorization: Bearer
+<token>``, the only way a project or repository HTTP access token works, and a way a user's
+token works too; ``EmailAndApiToken``: Basic ``email:token``, an Atlassian API token, which
+only Bitbucket Cloud knows: against Server / Data Center both checks skip and say so, sending
+nothing), else the HTTP ``UsernamePassword`` authentication (Basic ``username:password``).
+SSH-only connectors without ``apiAccess`` have nothing to check here. Docs: Data Center HTTP
+access tokens (Basic for a user's, Bearer for any):
+https://confluence.atlassian.com/bitbucketserver091/http-access-tokens-1443038354.html; Cloud
+API tokens (Basic with the account e-mail): https://support.atlassian.com/bitbucket-cloud/docs/using-api-tokens/.
 
 ``auth`` calls ``GET /users/{username}`` with Basic credentials (the endpoint needs an
 authenticated caller, so a 200 proves the credential) and ``GET /application-properties`` with
@@ -18,8 +23,9 @@ a Bearer token (no user name to look up; Bitbucket rejects credentials it does n
 401 on every path, this one included). The server version is noted either way.
 
 Bitbucket Cloud takes the same credentials: Basic ``username:app password`` (or the Atlassian
-e-mail with an API token) and ``Authorization: Bearer`` for a repository, project or workspace
-access token (``apiAccess`` ``OAuth``). ``auth`` calls ``GET /2.0/user``: 200 passes; a 403
+account e-mail with an API token: ``EmailAndApiToken``) and ``Authorization: Bearer`` for a
+repository, project or workspace access token (``apiAccess`` ``AccessToken`` or ``OAuth``).
+``auth`` calls ``GET /2.0/user``: 200 passes; a 403
 means the credential was accepted but lacks the ``account`` scope that endpoint needs (Harness
 does not need it), so it passes with a note; a 401 is ``invalid-credentials``, except that an
 access token refused on ``/user`` is tried on the connector's repository first (access tokens
@@ -52,6 +58,10 @@ from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
 CLOUD_API_PATH = "/2.0"
+#: apiAccess types sent as ``Authorization: Bearer <token>``; the others go as Basic.
+BEARER_KINDS = ("OAuth", "AccessToken")
+#: An Atlassian API token, sent as Basic ``email:token``: only Bitbucket Cloud accepts one.
+CLOUD_ONLY_KIND = "EmailAndApiToken"
 
 
 def _credential(spec: ScmSpec) -> tuple[Credential, str] | None:
@@ -104,10 +114,16 @@ def _reference(ctx: CheckContext) -> str:
     return found[0].refs[found[1]].raw if found else "?"
 
 
+def _user_field(credential: Credential) -> str:
+    """What Basic authentication puts before the colon: the e-mail for an API token."""
+    return "email" if credential.kind == CLOUD_ONLY_KIND else "username"
+
+
 def _username(ctx: CheckContext, credential: Credential) -> str | None:
-    username = credential.values.get("username")
-    if username is None and "usernameRef" in credential.refs:
-        username = secret_of(ctx, credential, "usernameRef")[1].reveal()
+    field = _user_field(credential)
+    username = credential.values.get(field)
+    if username is None and f"{field}Ref" in credential.refs:
+        username = secret_of(ctx, credential, f"{field}Ref")[1].reveal()
     return username
 
 
@@ -118,11 +134,12 @@ def _headers(ctx: CheckContext) -> tuple[dict[str, str], str | None]:
         raise Skip("the connector has no credential for the Bitbucket API")
     credential, field = found
     ref, secret = secret_of(ctx, credential, field)
-    if credential.kind == "OAuth":
+    if credential.kind in BEARER_KINDS:
         return {"Authorization": f"Bearer {secret.reveal()}"}, None
     username = _username(ctx, credential)
     if not username:
-        raise Skip(f"the {credential.kind} credential has no username: nothing to check yet")
+        field = _user_field(credential)
+        raise Skip(f"the {credential.kind} credential has no {field}: nothing to check yet")
     pair = base64.b64encode(f"{username}:{secret.reveal()}".encode()).decode()
     header = Secret(pair, ref.raw, "derived")  # the encoded pair is masked too
     return {"Authorization": f"Basic {header.reveal()}"}, username
@@ -172,10 +189,24 @@ def _raise_if_throttled(result: HttpResult) -> None:
     )
 
 
+def _refuse_cloud_only(ctx: CheckContext) -> None:
+    """An Atlassian API token on a Server / Data Center API: said plainly, nothing sent."""
+    found = _credential(_spec(ctx))
+    if found is None or found[0].kind != CLOUD_ONLY_KIND:
+        return
+    raise Skip(
+        f"apiAccess {CLOUD_ONLY_KIND} holds an Atlassian API token, which only Bitbucket Cloud"
+        f" accepts; {_base(ctx).url} is a Bitbucket Server / Data Center API, which has no such"
+        " tokens, so it was not sent. On Data Center use UsernameToken with a user's HTTP"
+        " access token, or AccessToken with a project or repository token"
+    )
+
+
 def check_auth(ctx: CheckContext) -> None:
     if _is_cloud(ctx):
         _check_cloud_auth(ctx)
         return
+    _refuse_cloud_only(ctx)
     _, username = _headers(ctx)
     path = f"/users/{quote(username.lower(), safe='')}" if username else "/application-properties"
     result = _call(ctx, path)
@@ -256,6 +287,7 @@ def check_permissions(ctx: CheckContext) -> None:
     if _is_cloud(ctx):
         _check_cloud_permissions(ctx)
         return
+    _refuse_cloud_only(ctx)
     found = repository_key(ctx.connector)
     if found is None:
         raise Skip("the connector names no Bitbucket repository (project/repo)")
@@ -343,14 +375,32 @@ def _token_accepted_elsewhere(ctx: CheckContext, refused: HttpResult) -> bool:
     return True
 
 
+_CLOUD_CREDENTIALS = {
+    CLOUD_ONLY_KIND: "Atlassian account e-mail + API token (Basic)",
+    "AccessToken": "access token (Bearer)",
+    "OAuth": "access token (Bearer)",
+}
+_CLOUD_401_API_TOKEN_HINT = (
+    " (an API token goes with the e-mail of the Atlassian account that created it, and Bitbucket"
+    " takes only tokens created with Bitbucket scopes)"
+)
+#: For a username: Basic carries the same pair whichever Harness type holds it.
+_CLOUD_401_USER_HINT = (
+    " (Bitbucket Cloud takes the Bitbucket username, not the e-mail address, with an app"
+    " password, or the Atlassian account e-mail with an API token)"
+)
+
+
 def _check_cloud_auth(ctx: CheckContext) -> None:
     _, username = _headers(ctx)
+    found = _credential(_spec(ctx))
+    kind = found[0].kind if found else ""
     result = _call(ctx, "/user")
     ctx.note(
         api=result.url,
         status=result.status,
         flavour="Bitbucket Cloud",
-        credential="username + app password (Basic)" if username else "access token (Bearer)",
+        credential=_CLOUD_CREDENTIALS.get(kind, "username + app password (Basic)"),
     )
     body = result.json()
     body = body if isinstance(body, dict) else {}
@@ -377,12 +427,8 @@ def _check_cloud_auth(ctx: CheckContext) -> None:
         return
     if result.status == 401:
         message = provider_error(result)
-        hint = (
-            " (Bitbucket Cloud takes the Bitbucket username, not the e-mail address, with an"
-            " app password, or the Atlassian account e-mail with an API token)"
-            if username
-            else ""
-        )
+        hint = _CLOUD_401_API_TOKEN_HINT if kind == CLOUD_ONLY_KIND else _CLOUD_401_USER_HINT
+        hint = hint if username else ""
         raise Failure(
             "invalid-credentials",
             f"Bitbucket Cloud rejected {_reference(ctx)}"

@@ -33,14 +33,17 @@ NO_ACCESS = "You do not have access to this repository."  # placeholder wording
 #: scopes, here without ``account`` unless told otherwise.
 APP_PASSWORD_SCOPES = ("account", "repository")
 ACCESS_TOKEN_SCOPES = ("repository",)
+#: An Atlassian API token carries Bitbucket's granular scopes instead of the classic ones.
+API_TOKEN_SCOPES = ("read:user:bitbucket", "read:repository:bitbucket")
+_GRANULAR = {"account": "read:user:bitbucket", "repository": "read:repository:bitbucket"}
 Repositories = Literal["*"] | frozenset[str]
 
 
 @dataclass(frozen=True)
 class _Principal:
-    """Who a request authenticated as: a user (app password) or an access token."""
+    """Who a request authenticated as: a user (app password or API token) or an access token."""
 
-    kind: Literal["user", "access-token"]
+    kind: Literal["user", "api-token", "access-token"]
     name: str  # the username, or the access token's name
     uuid: str
     scopes: frozenset[str]
@@ -48,6 +51,13 @@ class _Principal:
 
     def may_read(self, full_name: str) -> bool:
         return self.repositories == "*" or full_name.lower() in self.repositories
+
+    def scope_name(self, scope: str) -> str:
+        """How ``scope`` (classic name) is called for this kind of credential."""
+        return _GRANULAR[scope] if self.kind == "api-token" else scope
+
+    def has(self, scope: str) -> bool:
+        return self.scope_name(scope) in self.scopes
 
 
 @dataclass
@@ -60,8 +70,11 @@ class FakeBitbucketCloud:
     """A Bitbucket Cloud REST API 2.0 fake that answers as Atlassian documents it.
 
     Credentials: ``Authorization: Basic base64(username:app password)`` for a user (the
-    Bitbucket username, not the e-mail address) and ``Authorization: Bearer <access token>``
-    for a repository, project or workspace access token. Credentials that are not accepted
+    Bitbucket username, not the e-mail address), ``Authorization: Basic base64(email:API
+    token)`` for an Atlassian API token (the account e-mail, not the username: the username
+    goes with an API token only for git), and ``Authorization: Bearer <access token>`` for a
+    repository, project or workspace access token (an API token sent as Bearer is refused
+    like an unknown token). Credentials that are not accepted
     answer ``401`` on every path, before routing: Basic with ``WWW-Authenticate: Basic
     realm="Bitbucket.org HTTP"``, Bearer with ``"Token is invalid, expired, or not supported
     for this endpoint."``. Error bodies are ``{"type": "error", "error": {"message": ...}}``;
@@ -69,13 +82,17 @@ class FakeBitbucketCloud:
     more required privilege scopes."`` with ``error.detail`` ``{"required": [...], "granted":
     [...]}``.
 
-    * ``GET /2.0/user`` (scope ``account``): ``200 {"type": "user", "username",
+    * ``GET /2.0/user`` (scope ``account``; ``read:user:bitbucket`` for an API token, whose
+      scopes carry these granular names: the 403 body for an API token is not documented,
+      so the fake answers as above with the granular name in ``required``): ``200 {"type":
+      "user", "username",
       "display_name", "uuid", "account_id", "nickname"}``. Anonymous: ``401``. Access tokens hold
       a limited set of scopes (by default here not ``account``), so they get the ``403`` above;
       ``token_user_status = 401`` makes them get ``401 "Token is invalid, expired, or not
       supported for this endpoint."`` instead, the answer users report for tokens an
       endpoint does not support.
-    * ``GET /2.0/repositories/{workspace}/{repo_slug}`` (scope ``repository``): ``200
+    * ``GET /2.0/repositories/{workspace}/{repo_slug}`` (scope ``repository``,
+      ``read:repository:bitbucket`` for an API token): ``200
       {"type": "repository", "full_name", "slug", "is_private", "uuid", "workspace",
       "links": {"clone": [...]}, ...}`` when the caller may read it (a public repository:
       anyone); ``403`` when it is private and the caller may not read it; ``404`` when no
@@ -101,6 +118,13 @@ class FakeBitbucketCloud:
       workspace access tokens as ``Authorization: Bearer``; access tokens hold a limited set
       of scopes): https://developer.atlassian.com/cloud/bitbucket/rest/intro/ and
       https://support.atlassian.com/bitbucket-cloud/docs/access-tokens/
+    * API tokens (scoped, Basic with the Atlassian account e-mail for the REST API; the
+      ``<action>:<resource>:bitbucket`` scopes):
+      https://support.atlassian.com/bitbucket-cloud/docs/using-api-tokens/ and
+      https://developer.atlassian.com/cloud/bitbucket/rest/intro/; an API token sent as
+      ``Bearer`` answers ``401 "Token is invalid, expired, or not supported for this
+      endpoint."`` (reported on Atlassian's developer community, "API Tokens at Account Level
+      Not Working")
     * app passwords need the Bitbucket username, not the e-mail address, and a 401 with
       ``www-authenticate: Basic realm="Bitbucket.org HTTP"`` means wrong credentials:
       https://support.atlassian.com/bitbucket-cloud/docs/using-app-passwords/ and
@@ -122,6 +146,7 @@ class FakeBitbucketCloud:
     def __init__(self, *, rate_headers: bool = False, rate_limit: int = 1000) -> None:
         self._lock = threading.RLock()
         self._app_passwords: dict[tuple[str, str], _Principal] = {}  # (username, secret)
+        self._api_tokens: dict[tuple[str, str], _Principal] = {}  # (e-mail, token)
         self._tokens: dict[str, _Principal] = {}
         self._repositories: dict[str, _Repository] = {}  # by lower-case full name
         self.rate_headers = rate_headers
@@ -152,6 +177,23 @@ class FakeBitbucketCloud:
         with self._lock:
             self._app_passwords[(username, app_password)] = _Principal(
                 "user", username, _uuid(username), frozenset(scopes), self._readable(repositories)
+            )
+
+    def add_api_token(
+        self,
+        email: str,
+        token: str,
+        repositories: Iterable[str] | Literal["*"] = "*",
+        scopes: Iterable[str] = API_TOKEN_SCOPES,
+        username: str | None = None,
+    ) -> None:
+        """An Atlassian API token of the account with ``email`` (its Bitbucket username
+        defaults to the e-mail's local part); the REST API takes it only as Basic
+        ``email:token``."""
+        with self._lock:
+            name = username or email.split("@", 1)[0]
+            self._api_tokens[(email.lower(), token)] = _Principal(
+                "api-token", name, _uuid(name), frozenset(scopes), self._readable(repositories)
             )
 
     def add_access_token(
@@ -222,7 +264,9 @@ class FakeBitbucketCloud:
                 username, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 username, secret = "", ""
-            principal = self._app_passwords.get((username, secret))
+            principal = self._app_passwords.get((username, secret)) or self._api_tokens.get(
+                (username.lower(), secret)
+            )
             if principal is None:
                 return _error(401, BAD_BASIC, {"WWW-Authenticate": CHALLENGE})
             return principal
@@ -235,7 +279,7 @@ class FakeBitbucketCloud:
             return _error(401, "Authentication required", {"WWW-Authenticate": CHALLENGE})
         if principal.kind == "access-token" and self.token_user_status == 401:
             return _error(401, TOKEN_INVALID)
-        if "account" not in principal.scopes:
+        if not principal.has("account"):
             return _lacks(principal, "account")
         body: dict[str, Any] = {
             "type": "user",
@@ -245,7 +289,7 @@ class FakeBitbucketCloud:
             "nickname": principal.name,
             "links": {"html": {"href": f"https://bitbucket.org/{principal.name}/"}},
         }
-        if principal.kind == "user":
+        if principal.kind != "access-token":
             body["username"] = principal.name
         return SandboxResponse.json(body)
 
@@ -255,7 +299,7 @@ class FakeBitbucketCloud:
         repository = self._repositories.get(full_name.lower())
         if repository is None:
             return _error(404, f"Repository {full_name} not found", extra)
-        if principal is not None and "repository" not in principal.scopes:
+        if principal is not None and not principal.has("repository"):
             return _lacks(principal, "repository", extra)
         readable = not repository.private or (
             principal is not None and principal.may_read(repository.full_name)
@@ -316,7 +360,10 @@ def _lacks(
         "type": "error",
         "error": {
             "message": LACKS_SCOPES,
-            "detail": {"required": [scope], "granted": sorted(principal.scopes)},
+            "detail": {
+                "required": [principal.scope_name(scope)],
+                "granted": sorted(principal.scopes),
+            },
         },
     }
     return SandboxResponse.json(body, status=403, headers=headers)
