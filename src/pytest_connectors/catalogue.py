@@ -3,19 +3,25 @@
 Every check outcome that is not a pass names one :class:`FailureMode` by its id. Ids are a
 public contract (pytest message, JUnit property, JSON report, docs anchor): never rename one.
 
-Remediation steps are ``str.format`` templates rendered for the connector at hand. The
-placeholders a step may use are listed in :data:`PLACEHOLDERS`; a placeholder missing from the
-context renders as ``<name>`` so a step never raises. A step can be limited to some connector
-types (``types``) or shown only when the context has certain keys (``requires``).
+Remediation steps are ``str.format`` templates rendered for the connector at hand, and every
+command in them must run as printed: real values from the connector and the run, never a
+``<placeholder>`` for the reader to fill in. The keys every rendering has are listed in
+:data:`PLACEHOLDERS`; a placeholder missing from the context renders as ``<name>`` so a step
+never raises (the unit tests make sure none is ever missing). A step can be limited to some
+connector types (``types``) or credential kinds (``auths``), shown only when the context has
+certain keys (``requires``), or only when it lacks them (``unless``).
 
 Evidence keys (the context a check adds to the connector's placeholders) are named in each
-mode's ``evidence`` and described in :data:`EVIDENCE_KEYS`. A step that uses an evidence key must
-list it in ``requires``; the catalogue checks this, and a few other rules, when it is imported.
+mode's ``evidence`` and described in :data:`EVIDENCE_KEYS`. Details that only some connectors or
+runs have (a repository URL, the API base, a resolver's address) are :data:`DERIVED_KEYS`. A step
+that uses an evidence or derived key must list it in ``requires``; the catalogue checks this, and
+a few other rules, when it is imported.
 ``docs/failure-modes.md`` is generated from this module (``python -m pytest_connectors.docs``).
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sized
 from dataclasses import dataclass, field, replace
@@ -39,7 +45,73 @@ PLACEHOLDERS: Mapping[str, str] = {
     "scope": "account, org or project",
     "selectors": "the connector's delegate selectors, comma separated, or (none)",
     "secret_refs": "the secret references the connector uses, comma separated",
+    "rerun": "the pytest command that runs this connector's checks again with this run's options",
+    "rerun_offline": "the same, with --connectors-offline and without the network options",
+    "rerun_any_delegate": "the same as rerun, with --connectors-any-delegate",
 }
+
+#: Context keys that only some renderings have: details of the connector (filled from its
+#: definition, never from a secret), of this run, or read from a finding's evidence. A key that
+#: is also an evidence key has the same meaning; the evidence wins.
+DERIVED_KEYS: Mapping[str, str] = {
+    "auth": "the connector's credential kind, e.g. UsernameToken, ServiceAccount, AppRole",
+    "repo_url": "the repository Harness tests: url, or url/validationRepo for an Account connector",
+    "api_url": "the provider's REST API base for the connector (GitHub, GitLab, Bitbucket)",
+    "kubectl": "kubectl acting as the connector: its masterUrl and credential options, with "
+    "shell variables and file names in place of secrets (plain kubectl for InheritFromDelegate)",
+    "vault_url": "a Vault connector's vaultUrl; evidence names the secret manager's URL instead",
+    "vault_flags": "Vault CLI options for the connector's server and namespace",
+    "vault_login_path": "the Vault login path of the connector's auth method",
+    "vault_role": "the Vault role the connector logs in with (Kubernetes auth)",
+    "vault_role_id": "the AppRole role id (not secret: the secret id is)",
+    "token_path": "the file the connector's Vault token or service-account token is read from",
+    "vault_data_path": "where the connector's secrets live: engine, data/ (KV v2), basePath",
+    "vault_list_path": "where the connector lists them: engine, metadata/ (KV v2), basePath",
+    "vault_capabilities": "the capabilities the connector needs there, as a policy lists them",
+    "registry": "the registry name docker login takes for the connector's registry",
+    "registry_url": "the Docker registry's root URL, without /v2/",
+    "application_id": "the Azure connector's applicationId",
+    "tenant_id": "the Azure connector's tenantId",
+    "identity_client_id": "the client id of a user-assigned managed identity",
+    "delegate_tags": "the tags of the delegate this run acts as, comma separated",
+    "target_url": "the URL of the connector endpoint on the host named in the evidence",
+    "resolver_address": "the address of the DNS resolver that was asked (not the system one)",
+    "resolver_port": "the port of that resolver",
+    "first_denied": "the first denied verb and resource pair, e.g. create deployments.apps",
+    "caller_role_arn": "the IAM role of an assumed-role caller ARN",
+    "vault_read_path": "the API path of a secret in Vault, without its #key",
+    "vault_key": "the key of that secret",
+}
+
+#: Credential kinds a step can be limited to (``auths``), as the ``auth`` key names them.
+AUTH_KINDS: tuple[str, ...] = (
+    # Git providers (HTTP variants, apiAccess variants, SSH)
+    "UsernameToken",
+    "UsernamePassword",
+    "Token",
+    "OAuth",
+    "GithubApp",
+    "Anonymous",
+    "Ssh",
+    "Kerberos",
+    # Kubernetes
+    "ServiceAccount",
+    "ClientKeyCert",
+    "OpenIdConnect",
+    # Cloud providers: static keys or key file, the delegate's own identity, OIDC
+    "ManualConfig",
+    "InheritFromDelegate",
+    "Irsa",
+    "OidcAuthentication",
+    "Secret",
+    "Certificate",
+    # Vault
+    "AppRole",
+    "VaultAgent",
+    "AwsIam",
+    "K8sAuth",
+    "Jwt",
+)
 
 #: Evidence keys that checks put in the context, with what each holds. Never a secret value.
 EVIDENCE_KEYS: Mapping[str, str] = {
@@ -127,6 +199,8 @@ GROUPS: tuple[str, ...] = (DEFINITION, CONNECTIVITY, TLS, AUTH, CLOUD)
 DOCS_PAGE = "docs/failure-modes.md"
 
 _FORMATTER = string.Formatter()
+#: A ``<name>`` for the reader to fill in; ``<+...>`` is a Harness expression, not one of these.
+_LITERAL_PLACEHOLDER = re.compile(r"<[A-Za-z][\w-]*>")
 
 
 def _present(value: object) -> bool:
@@ -140,14 +214,22 @@ def _present(value: object) -> bool:
 
 @dataclass(frozen=True)
 class Step:
-    """One remediation step: a template, optionally limited to types or to available evidence."""
+    """One remediation step: a template, optionally limited to connector types, credential
+    kinds, or to the evidence and details at hand."""
 
     text: str
     types: frozenset[str] = frozenset()
     requires: tuple[str, ...] = ()
+    auths: frozenset[str] = frozenset()
+    #: Shown only when none of these keys is present (the other branch of a ``requires``).
+    unless: tuple[str, ...] = ()
 
     def applies(self, context: Mapping[str, object]) -> bool:
         if self.types and context.get("type") not in self.types:
+            return False
+        if self.auths and context.get("auth") not in self.auths:
+            return False
+        if any(_present(context.get(key)) for key in self.unless):
             return False
         return all(_present(context.get(key)) for key in self.requires)
 
@@ -202,13 +284,17 @@ def _validate(mode: FailureMode) -> None:
         for name in step.placeholders:
             if name not in PLACEHOLDERS and name not in step.requires:
                 fail(f"step uses {{{name}}} without listing it in requires: {step.text!r}")
-        for key in step.requires:
-            if key not in mode.evidence:
-                fail(f"step requires {key!r}, which is not in the mode's evidence")
+        for key in (*step.requires, *step.unless):
+            if key not in mode.evidence and key not in DERIVED_KEYS:
+                fail(f"step needs {key!r}, which is neither the mode's evidence nor derived")
         if step.types - set(CONNECTOR_TYPES):
             fail(f"step names unknown types {sorted(step.types - set(CONNECTOR_TYPES))}")
+        if step.auths - set(AUTH_KINDS):
+            fail(f"step names unknown credential kinds {sorted(step.auths - set(AUTH_KINDS))}")
         if step.text.count("`") % 2:
             fail(f"unbalanced backticks in {step.text!r}")
+        if _LITERAL_PLACEHOLDER.search(step.text):
+            fail(f"a <placeholder> the reader must fill in: {step.text!r}")
 
 
 def _group(group: str, *modes: FailureMode) -> tuple[FailureMode, ...]:
@@ -238,11 +324,46 @@ _AZURE_EVIDENCE = ("tenant_id", "subscription_id", "application_id", "aadsts")
 _GCP_EVIDENCE = ("project", "key_project", "client_email", "missing")
 
 # Steps shared by several modes.
+_K8S_MANUAL = frozenset({"ServiceAccount", "ClientKeyCert", "UsernamePassword", "OpenIdConnect"})
+_TOKENS = frozenset({"UsernameToken", "UsernamePassword", "Token", "OAuth"})
+_FROM_DELEGATE = frozenset({"InheritFromDelegate", "Irsa"})
+_K8S = frozenset({"K8sCluster"})
+
 _RERUN_OFFLINE = Step(
-    "Re-run the static checks, which need no network: "
-    "`pytest --connectors={file} --connectors-offline`."
+    "Run this connector's static checks again, from the directory this run started in; they "
+    "need no network: `{rerun_offline}`."
 )
-_RERUN = Step("Once fixed, run the checks for this file again: `pytest --connectors={file}`.")
+_RERUN = Step(
+    "Once fixed, run this connector's checks again from the directory this run started in: "
+    "`{rerun}`."
+)
+_K8S_AS_CONNECTOR = (
+    Step(
+        "To act as the connector from a shell, read its token without echoing it "
+        "(`read -rs TOKEN`) and save a `caCertRef` it has, decoded, as `ca.crt`: then "
+        "`{kubectl}` is kubectl with the connector's server and credential.",
+        types=_K8S,
+        requires=("kubectl",),
+        auths=frozenset({"ServiceAccount"}),
+    ),
+    Step(
+        "To act as the connector from a shell, save its client certificate and key, decoded, as "
+        "`client.crt` and `client.key` (and a `caCertRef` it has as `ca.crt`): then "
+        "`{kubectl}` is kubectl with the connector's server and credential.",
+        types=_K8S,
+        requires=("kubectl",),
+        auths=frozenset({"ClientKeyCert"}),
+    ),
+    Step(
+        "To act as the connector from a shell, read its user name and password without echoing "
+        "the password (`read -r K8S_USER; read -rs K8S_PASSWORD`) and save a `caCertRef` it "
+        "has, decoded, as `ca.crt`: then `{kubectl}` is kubectl with the connector's server "
+        "and credential. Most clusters stopped accepting passwords in Kubernetes 1.19.",
+        types=_K8S,
+        requires=("kubectl",),
+        auths=frozenset({"UsernamePassword"}),
+    ),
+)
 _RATE_GITHUB_APP = Step(
     "Authenticate {ref} as a GitHub App rather than with a personal token: every installation "
     "gets an allowance of its own that grows with the organisation (15,000 requests an hour on "
@@ -294,8 +415,10 @@ _EXPIRY_AUTOMATIC = Step(
     "`InheritFromDelegate`, AppRole), and record the new expiry date with whoever owns rotation."
 )
 _VERIFY_CA_FILE = Step(
-    "Check a CA file before handing it over: `openssl verify -CAfile ca.pem server.pem` must "
-    "answer `server.pem: OK` for the server's certificate."
+    "Check a CA file against the live server before handing it over: with the file saved as "
+    "`ca.pem`, `openssl s_client -connect {host}:{port} -servername {host} -CAfile ca.pem "
+    "</dev/null` must end with `Verify return code: 0 (ok)`.",
+    requires=("host", "port"),
 )
 _EXPIRY_VAULT = Step(
     "Use a renewable Vault token and set `renewalIntervalMinutes` well under its TTL so Harness "
@@ -420,9 +543,10 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("reference", "owner_scope"),
                 ),
                 Step(
-                    "Harness reads `account.<id>` as account scope, `org.<id>` as organisation "
-                    "scope and a bare `<id>` as the referring entity's own project; `project.` "
-                    "and any other prefix are invalid."
+                    "Harness reads a reference that starts with `account.` as account scope, "
+                    "one that starts with `org.` as organisation scope, and one without a "
+                    "prefix as the referring entity's own project; `project.` and any other "
+                    "prefix are invalid."
                 ),
                 _RERUN_OFFLINE,
             ),
@@ -493,10 +617,23 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "The `secret:` document points at `{vault_path}` in the Vault connector "
-                    "`{manager}`, which answered: {vault_problem}. Check with `vault kv get`, "
-                    "using that connector's token, that the path and the key exist and that "
-                    "the token may read them.",
+                    "`{manager}`, which answered: {vault_problem}. With `VAULT_ADDR` and "
+                    "`VAULT_TOKEN` set to that connector's server and token, "
+                    "`vault read {vault_read_path}` must show the key `{vault_key}`.",
+                    requires=(
+                        "manager",
+                        "vault_path",
+                        "vault_problem",
+                        "vault_read_path",
+                        "vault_key",
+                    ),
+                ),
+                Step(
+                    "The `secret:` document points at `{vault_path}` in the Vault connector "
+                    "`{manager}`, which answered: {vault_problem}. A Vault secret's value is "
+                    "written `path#key`, relative to the connector's secret engine.",
                     requires=("manager", "vault_path", "vault_problem"),
+                    unless=("vault_read_path",),
                 ),
                 Step(
                     "If the value is kept in an external secret manager (`valueType: Reference`), "
@@ -532,13 +669,15 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 Step(
                     "`caCertRef`, `clientCertRef` and `clientKeyRef` hold PEM data, base64 "
                     "encoded the way Harness stores it, while `serviceAccountTokenRef` holds the "
-                    "plain token. Check a CA file with `openssl x509 -in ca.pem -noout -subject`.",
+                    "plain token. With the certificate saved as `ca.pem`, "
+                    "`openssl x509 -in ca.pem -noout -subject` must print its subject.",
                     types=frozenset({"K8sCluster"}),
                 ),
                 Step(
-                    "SSH keys must be PEM; a key that starts with `BEGIN OPENSSH PRIVATE KEY` "
-                    "can be converted with `ssh-keygen -p -m PEM -f <keyfile>`, and GitHub "
-                    "expects ECDSA or Ed25519 keys.",
+                    "SSH keys must be PEM, and GitHub expects ECDSA or Ed25519 keys. Save a key "
+                    "that starts with `BEGIN OPENSSH PRIVATE KEY` as `harness_key` (outside any "
+                    "repository) and convert it in place with "
+                    "`ssh-keygen -p -m PEM -f harness_key`.",
                     types=_GIT,
                 ),
                 Step(
@@ -571,8 +710,14 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             steps=(
                 Step(
                     "Add `delegateSelectors` under `spec` in {file} (connector at line {line}), "
-                    "listing the tags of delegates that can reach the target, e.g. "
-                    "`delegateSelectors: [dmz]`."
+                    "listing the tags of delegates that can reach the target; for delegates "
+                    "like the one this run acts as: `delegateSelectors: [{delegate_tags}]`.",
+                    requires=("delegate_tags",),
+                ),
+                Step(
+                    "Add `delegateSelectors` under `spec` in {file} (connector at line {line}), "
+                    "listing the tags of delegates that can reach the target.",
+                    unless=("delegate_tags",),
                 ),
                 Step(
                     "Choose tags only suitable delegates carry: a delegate answers to its name, "
@@ -580,8 +725,8 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "selector listed."
                 ),
                 Step(
-                    "Run this suite on one of those delegates (`--delegate NAME`, or "
-                    "`DELEGATE_NAME` in the environment) so the network checks see what "
+                    "Run this suite on one of those delegates, named with `--delegate` or "
+                    "`DELEGATE_NAME` in the environment, so the network checks see what "
                     "pipelines will see."
                 ),
             ),
@@ -609,13 +754,14 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "If a matching delegate is disconnected or unhealthy, read its logs for "
-                    "crashes and memory or CPU pressure, e.g. "
-                    "`kubectl logs -n <namespace> <delegate-pod> --tail=500`."
+                    "crashes and memory or CPU pressure. Delegate pods carry the label "
+                    "`harness.io/name`: `kubectl get pods --all-namespaces -l harness.io/name` "
+                    "lists them with their namespaces and restart counts."
                 ),
                 Step(
                     "This host runs as delegate `{delegate}`, which does not carry all of "
-                    "`{selectors}`: run the suite on a qualifying delegate, or pass "
-                    "`--connectors-any-delegate` to run the network checks from here anyway.",
+                    "`{selectors}`: run the suite on a qualifying delegate, or run the network "
+                    "checks from here anyway: `{rerun_any_delegate}`.",
                     requires=("delegate",),
                 ),
                 Step(
@@ -640,9 +786,17 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             evidence=("host", "resolver", "reason", "elapsed_s"),
             steps=(
                 Step(
-                    "Ask the same resolver from the delegate host: `dig @{resolver} {host}` "
-                    "(or `nslookup {host} {resolver}`).",
-                    requires=("host", "resolver"),
+                    "Ask the same resolver from the delegate host: "
+                    "`dig @{resolver_address} -p {resolver_port} {host}` "
+                    "(or `nslookup -port={resolver_port} {host} {resolver_address}`).",
+                    requires=("host", "resolver_address", "resolver_port"),
+                ),
+                Step(
+                    "This run asked the host's own resolver configuration; ask it the same way "
+                    "from the delegate host with `getent ahosts {host}`, and see the DNS answer "
+                    "itself with `dig {host}`.",
+                    requires=("host",),
+                    unless=("resolver_address",),
                 ),
                 Step(
                     "NXDOMAIN or an empty answer means no record is visible for `{host}`: "
@@ -651,15 +805,17 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("host",),
                 ),
                 Step(
-                    "This run got {reason} after {elapsed_s} s. SERVFAIL or a timeout points at "
-                    "the resolver or its upstream rather than the name: check that "
-                    "`{resolver}` is the resolver the delegate really uses (`/etc/resolv.conf`, "
-                    "or the cluster DNS for a Kubernetes delegate) and that it is answering.",
+                    "This run got {reason} after {elapsed_s} s (asked: {resolver}). SERVFAIL or "
+                    "a timeout points at the resolver or its upstream rather than the name: "
+                    "check that this is the resolver the delegate really uses "
+                    "(`/etc/resolv.conf`, or the cluster DNS for a Kubernetes delegate) and that "
+                    "it is answering.",
                     requires=("reason", "elapsed_s", "resolver"),
                 ),
                 Step(
-                    "Make this suite ask the resolvers your delegates use, with "
-                    "`--connectors-dns HOST[:PORT]` or `resolvers:` in the delegate inventory."
+                    "Make this suite ask the resolvers your delegates use: give their addresses "
+                    "to `--connectors-dns` (comma separated, a port other than 53 after a colon) "
+                    "or list them under `resolvers:` in the delegate inventory."
                 ),
                 _RERUN,
             ),
@@ -717,7 +873,7 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             steps=(
                 Step(
                     "Reproduce with the same bound from the delegate host: "
-                    "`nc -vz -w {timeout_s} {host} {port}`.",
+                    "`timeout {timeout_s} nc -vz {host} {port}`.",
                     requires=("timeout_s", "host", "port"),
                 ),
                 Step(
@@ -756,8 +912,10 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             evidence=("proxy", "host", "status", "reason"),
             steps=(
                 Step(
-                    "Reproduce from the delegate host: `curl -v -x {proxy} https://{host}/`.",
-                    requires=("proxy", "host"),
+                    "Reproduce from the delegate host: `curl -v -x {proxy} {target_url}` (add "
+                    '`--proxy-user "$PROXY_USER:$PROXY_PASSWORD"` if the proxy takes '
+                    "credentials).",
+                    requires=("proxy", "target_url"),
                 ),
                 Step(
                     "The proxy answered {status}. A 407 means it wants credentials: set "
@@ -773,13 +931,10 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("host",),
                 ),
                 Step(
-                    "Compare the delegate's proxy settings with what the network team expects: "
-                    "`env | grep -i proxy` inside the delegate container."
-                ),
-                Step(
                     "If the proxy itself cannot be reached, check `PROXY_HOST`, `PROXY_PORT` and "
                     "`PROXY_SCHEME` on the delegate (for this suite: `--connectors-proxy` or "
-                    "`proxy.url` in the delegate inventory)."
+                    "`proxy.url` in the delegate inventory); "
+                    "`env | grep -i proxy` inside the delegate container shows what it has."
                 ),
                 Step(
                     "The connector's own `proxy: true` field is Harness Secure Connect, not the "
@@ -815,10 +970,11 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("url",),
                 ),
                 Step(
-                    "For an Account connector, `url` stops at the organisation or workspace and "
-                    "`validationRepo` names a repository under it; "
-                    "`git ls-remote <url>/<validationRepo>` must work.",
-                    types=frozenset({"Bitbucket", "Git"}),
+                    "Harness tests the repository `{repo_url}` (for an Account connector, `url` "
+                    "stops at the organisation or workspace and `validationRepo` names a "
+                    "repository under it): `git ls-remote {repo_url}` must list its branches.",
+                    types=_GIT,
+                    requires=("repo_url",),
                 ),
                 Step(
                     "If the suite's connector expectations override the endpoint "
@@ -826,33 +982,48 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     types=frozenset({"Aws", "Gcp", "Azure"}),
                 ),
                 Step(
-                    "Use `https://github.com/<org>` for an Account connector or "
-                    "`https://github.com/<org>/<repo>.git` for a Repo connector; GitHub "
-                    "Enterprise uses your own host, and its API lives at "
-                    "`https://<host>/api/v3`.",
+                    "An Account connector's `url` is the organisation, a Repo connector's the "
+                    "repository. For this URL GitHub's API is `{api_url}` (GitHub Enterprise "
+                    "Server serves it under `/api/v3` on your own host): `curl -sS {api_url}/meta` "
+                    "must answer with JSON.",
                     types=frozenset({"Github"}),
+                    requires=("api_url",),
                 ),
                 Step(
                     "For self-managed GitLab, set `apiAccess.spec.apiUrl` to the server root; "
-                    "the API lives under `/api/v4` there.",
+                    "the API lives under `/api/v4` there, and "
+                    "`curl -sS -o /dev/null -w '%{{http_code}}\\n' {api_url}/version` answers 401 "
+                    "(an API that wants a token) rather than 404.",
                     types=frozenset({"Gitlab"}),
+                    requires=("api_url",),
                 ),
                 Step(
-                    "`masterUrl` is the API server address with its port, often "
-                    "`https://<host>:6443`; `kubectl config view --minify` shows the value your "
-                    "own kubeconfig uses.",
+                    "`masterUrl` is the API server's address with its port (often 6443 on "
+                    "self-managed clusters); `kubectl config view --minify "
+                    "-o jsonpath='{{.clusters[0].cluster.server}}'` prints the one your own "
+                    "kubeconfig uses.",
                     types=frozenset({"K8sCluster"}),
+                    auths=_K8S_MANUAL,
                 ),
                 Step(
-                    "`vaultUrl` is the server root, such as `https://vault.example.com:8200`, "
-                    "without `/v1` or a secret path.",
+                    "With `InheritFromDelegate` the API server is the one the delegate pod runs "
+                    "in (`KUBERNETES_SERVICE_HOST`), or else the one of this host's kubeconfig: "
+                    "`kubectl get --raw /version`, run inside the delegate pod, must answer.",
+                    types=frozenset({"K8sCluster"}),
+                    auths=frozenset({"InheritFromDelegate"}),
+                ),
+                Step(
+                    "`vaultUrl` is the server root, without `/v1` or a secret path: "
+                    "`curl -sS {vault_url}/v1/sys/health` must answer with Vault's JSON.",
                     types=frozenset({"Vault"}),
+                    requires=("vault_url",),
                 ),
                 Step(
                     "`dockerRegistryUrl` is the registry root (for Docker Hub "
-                    "`https://registry.hub.docker.com/v2/`); `curl -i <url>/v2/` should answer "
-                    "200 or 401.",
+                    "`https://registry.hub.docker.com/v2/`): `curl -i {registry_url}/v2/` should "
+                    "answer 200 or 401.",
                     types=frozenset({"DockerRegistry"}),
+                    requires=("registry_url",),
                 ),
             ),
         ),
@@ -902,8 +1073,14 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 Step(
                     "{host} took {elapsed_s} s against a budget of {budget_s} s. See where the "
                     "time goes: `curl -so /dev/null -w '%{{time_connect}} %{{time_appconnect}} "
-                    "%{{time_starttransfer}}\\n' https://{host}/`.",
+                    "%{{time_starttransfer}}\\n' {target_url}`.",
+                    requires=("host", "elapsed_s", "budget_s", "target_url"),
+                ),
+                Step(
+                    "{host} took {elapsed_s} s against a budget of {budget_s} s: compare it with "
+                    "`ping -c 5 {host}` from the delegate host to see how much is the network.",
                     requires=("host", "elapsed_s", "budget_s"),
+                    unless=("target_url",),
                 ),
                 Step(
                     "Run a delegate in the same region or VPC as the target and point "
@@ -932,8 +1109,9 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             steps=(
                 Step(
                     "Load per core was {load_per_core} (above 2 means work is queuing): find "
-                    "what else runs there with `top`, or `kubectl top pod -n <namespace>` for a "
-                    "Kubernetes delegate.",
+                    "what else runs there with `top`; for delegates in Kubernetes, "
+                    "`kubectl top pod --all-namespaces -l harness.io/name` shows what their "
+                    "pods use.",
                     requires=("load_per_core",),
                 ),
                 Step(
@@ -981,11 +1159,12 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "already base64 PEM) in a secret and set it as `caCertRef` in the "
                     "connector's `auth.spec` in {file}.",
                     types=frozenset({"K8sCluster"}),
+                    auths=_K8S_MANUAL,
                 ),
                 Step(
                     "Otherwise install that CA in the delegate host's CA store; for this suite "
-                    "pass it with `--connectors-ca-bundle PATH` or `caBundle` in the delegate "
-                    "inventory."
+                    "pass the PEM file with `--connectors-ca-bundle` or `caBundle` in the "
+                    "delegate inventory."
                 ),
                 _VERIFY_CA_FILE,
                 Step(
@@ -1025,6 +1204,7 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "The secret behind `caCertRef` must hold the intermediates and the root, "
                     "concatenated as PEM and then base64 encoded.",
                     types=frozenset({"K8sCluster"}),
+                    auths=_K8S_MANUAL,
                 ),
                 _VERIFY_CA_FILE,
             ),
@@ -1157,9 +1337,10 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 Step(
                     "Try the token by hand without echoing it (`read -rs TOKEN`): "
                     "`curl -sS -o /dev/null -w '%{{http_code}}\\n' "
-                    '-H "Authorization: token $TOKEN" https://api.github.com/user` '
-                    "(GitHub Enterprise: `https://<host>/api/v3/user`); 200 means it is accepted.",
+                    '-H "Authorization: token $TOKEN" {api_url}/user`; 200 means it is accepted.',
                     types=frozenset({"Github"}),
+                    requires=("api_url",),
+                    auths=_TOKENS,
                 ),
                 Step(
                     "If the organisation enforces SAML single sign-on, authorise the token for "
@@ -1169,21 +1350,42 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 Step(
                     "Try the token by hand without echoing it (`read -rs TOKEN`): "
                     "`curl -sS -o /dev/null -w '%{{http_code}}\\n' "
-                    '-H "PRIVATE-TOKEN: $TOKEN" https://<gitlab-host>/api/v4/user`; '
-                    "200 means it is accepted.",
+                    '-H "PRIVATE-TOKEN: $TOKEN" {api_url}/user`; 200 means it is accepted.',
                     types=frozenset({"Gitlab"}),
+                    requires=("api_url",),
+                    auths=_TOKENS - {"OAuth"},
+                ),
+                Step(
+                    "Try the OAuth token by hand without echoing it (`read -rs TOKEN`): "
+                    "`curl -sS -o /dev/null -w '%{{http_code}}\\n' "
+                    '-H "Authorization: Bearer $TOKEN" {api_url}/user`; 200 means it is '
+                    "accepted, 401 that it expired or was revoked.",
+                    types=frozenset({"Gitlab"}),
+                    requires=("api_url",),
+                    auths=frozenset({"OAuth"}),
                 ),
                 Step(
                     "Try the same user name and password or app token with git itself: "
-                    "`git ls-remote <url>`; an authentication error confirms the credential is "
-                    "at fault.",
+                    "`git ls-remote {repo_url}`; an authentication error confirms the credential "
+                    "is at fault.",
                     types=frozenset({"Bitbucket", "Git"}),
+                    requires=("repo_url",),
+                ),
+                *_K8S_AS_CONNECTOR,
+                Step(
+                    "Try the credential by hand: `{kubectl} get namespaces`; Unauthorized means "
+                    "the cluster rejects it, Forbidden that it is accepted but lacks RBAC.",
+                    types=_K8S,
+                    requires=("kubectl",),
+                    auths=_K8S_MANUAL,
                 ),
                 Step(
-                    'Try the token by hand: `kubectl --server=<masterUrl> --token="$TOKEN" get '
-                    "namespaces`; Unauthorized (401) means the token is rejected, Forbidden "
-                    "(403) means it is valid but lacks RBAC.",
+                    "Inside the delegate pod, where kubectl uses the pod's service account, "
+                    "`kubectl auth whoami` must name that account; outside a pod the delegate "
+                    "uses this host's kubeconfig: `kubectl config view --minify` shows which "
+                    "user that is.",
                     types=frozenset({"K8sCluster"}),
+                    auths=frozenset({"InheritFromDelegate"}),
                 ),
                 Step(
                     "Export the key pair as `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` and "
@@ -1191,30 +1393,104 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "is unknown or inactive, SignatureDoesNotMatch that the secret key is not "
                     "its partner.",
                     types=frozenset({"Aws"}),
+                    auths=frozenset({"ManualConfig"}),
                 ),
                 Step(
-                    "Run `gcloud auth activate-service-account --key-file=key.json` and then "
+                    "On the delegate host, with no `AWS_` key variables set, "
+                    "`aws sts get-caller-identity` shows the identity the delegate passes on "
+                    "(instance profile, task role or IRSA); an error there means the delegate "
+                    "itself has none.",
+                    types=frozenset({"Aws"}),
+                    auths=_FROM_DELEGATE,
+                ),
+                Step(
+                    "Save the key of {secret_refs} as `key.json` outside any repository, run "
+                    "`gcloud auth activate-service-account --key-file=key.json` and then "
                     "`gcloud auth print-access-token`; invalid_grant means the key was deleted "
                     "or the account disabled.",
                     types=frozenset({"Gcp"}),
+                    auths=frozenset({"ManualConfig"}),
                 ),
                 Step(
-                    "Run `az login --service-principal --username <applicationId> "
-                    '--password "$SECRET" --tenant <tenantId>`: AADSTS7000215 means the secret '
-                    "is wrong (use the secret's value, not its id), AADSTS700016 that the "
-                    "tenant has no application with that id.",
+                    "On the delegate host, `gcloud auth print-access-token` must print a token "
+                    "for the Google account the delegate passes on (`gcloud auth list` names "
+                    "it).",
+                    types=frozenset({"Gcp"}),
+                    auths=frozenset({"InheritFromDelegate"}),
+                ),
+                Step(
+                    "Run `az login --service-principal --username {application_id} "
+                    '--password "$SECRET" --tenant {tenant_id}` with the secret read into SECRET '
+                    "(`read -rs SECRET`): AADSTS7000215 means the secret is wrong (use the "
+                    "secret's value, not its id), AADSTS700016 that the tenant has no "
+                    "application with that id.",
                     types=frozenset({"Azure"}),
+                    requires=("application_id", "tenant_id"),
+                    auths=frozenset({"Secret"}),
                 ),
                 Step(
-                    'Run `curl -sS -H "X-Vault-Token: $VAULT_TOKEN" '
-                    "<vaultUrl>/v1/auth/token/lookup-self`; a 403 means Vault does not accept "
-                    "the token (wrong, expired or revoked).",
+                    "Run `az login --service-principal --username {application_id} "
+                    "--certificate harness.pem --tenant {tenant_id}` with the certificate and "
+                    "key of {secret_refs} saved as `harness.pem`: AADSTS700027 means the app "
+                    "does not have that certificate.",
+                    types=frozenset({"Azure"}),
+                    requires=("application_id", "tenant_id"),
+                    auths=frozenset({"Certificate"}),
+                ),
+                Step(
+                    "On the delegate host, `az login --identity --client-id {identity_client_id}` "
+                    "must sign in with the user-assigned identity the connector names.",
+                    types=frozenset({"Azure"}),
+                    requires=("identity_client_id",),
+                    auths=frozenset({"InheritFromDelegate"}),
+                ),
+                Step(
+                    "On the delegate host, `az login --identity` must sign in with the "
+                    "system-assigned identity of its VM or cluster.",
+                    types=frozenset({"Azure"}),
+                    auths=frozenset({"InheritFromDelegate"}),
+                    unless=("identity_client_id",),
+                ),
+                Step(
+                    "Look the token up by hand without echoing it (`read -rs VAULT_TOKEN; "
+                    "export VAULT_TOKEN`): `vault token lookup {vault_flags}`; permission denied "
+                    "means Vault does not accept the token (wrong, expired or revoked).",
                     types=frozenset({"Vault"}),
+                    requires=("vault_flags",),
+                    auths=frozenset({"Token"}),
                 ),
                 Step(
-                    "Run `docker login <registry>` with the same user name and password; Docker "
+                    "Log in by hand the way Harness does: `vault write {vault_flags} "
+                    "{vault_login_path} role_id={vault_role_id} secret_id=-`, then paste the "
+                    "secret id and press Ctrl-D; invalid role or secret id means one of them is "
+                    "wrong or the secret id expired.",
+                    types=frozenset({"Vault"}),
+                    requires=("vault_flags", "vault_login_path", "vault_role_id"),
+                    auths=frozenset({"AppRole"}),
+                ),
+                Step(
+                    "On the delegate host, check the agent's token: "
+                    '`VAULT_TOKEN="$(cat {token_path})" vault token lookup {vault_flags}`; an '
+                    "empty or missing file means the Vault Agent is not running or writes "
+                    "elsewhere.",
+                    types=frozenset({"Vault"}),
+                    requires=("vault_flags", "token_path"),
+                    auths=frozenset({"VaultAgent"}),
+                ),
+                Step(
+                    "On the delegate pod, log in the way Harness does: `vault write "
+                    "{vault_flags} {vault_login_path} role={vault_role} jwt=@{token_path}`; "
+                    "Vault's answer says whether the role, or the service account and "
+                    "namespace bound to it, is the problem.",
+                    types=frozenset({"Vault"}),
+                    requires=("vault_flags", "vault_login_path", "vault_role", "token_path"),
+                    auths=frozenset({"K8sAuth"}),
+                ),
+                Step(
+                    "Run `docker login {registry}` with the same user name and password; Docker "
                     "Hub accounts with two-factor authentication need an access token instead.",
                     types=frozenset({"DockerRegistry"}),
+                    requires=("registry",),
                 ),
                 _RERUN,
             ),
@@ -1324,10 +1600,12 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "A classic token needs the `repo`, `admin:repo_hook` and `user` scopes; "
-                    'see what it has with `curl -sI -H "Authorization: token $TOKEN" '
-                    "https://api.github.com/user | grep -i x-oauth-scopes`. A fine-grained "
-                    "token must include the connector's repositories, `validationRepo` too.",
+                    "see what it has (after `read -rs TOKEN`) with "
+                    '`curl -sI -H "Authorization: token $TOKEN" {api_url}/user | grep -i '
+                    "x-oauth-scopes`. A fine-grained token must include the connector's "
+                    "repositories, `validationRepo` too.",
                     types=frozenset({"Github"}),
+                    requires=("api_url",),
                 ),
                 Step(
                     "Give the token the `api` scope (`read_repository` covers clones only); "
@@ -1335,11 +1613,19 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     types=frozenset({"Gitlab"}),
                 ),
                 Step(
-                    "Extend the token's Vault policy on the base path, e.g. "
-                    '`path "secret/data/harness/*" {{ capabilities = ["create", "read", '
-                    '"update", "list"] }}` (`read` and `list` are enough when `readOnly` is '
-                    "set); check with `vault token capabilities secret/data/harness`.",
+                    "Extend the token's Vault policy with "
+                    '`path "{vault_data_path}/*" {{ capabilities = [{vault_capabilities}] }}` '
+                    "and with `list` on `{vault_list_path}/*`, then "
+                    "check it with the connector's token in `VAULT_TOKEN`: "
+                    "`vault token capabilities {vault_flags} "
+                    "{vault_data_path}/harness_vault_validation`.",
                     types=frozenset({"Vault"}),
+                    requires=(
+                        "vault_data_path",
+                        "vault_capabilities",
+                        "vault_list_path",
+                        "vault_flags",
+                    ),
                 ),
                 Step(
                     "Attach an IAM policy with the missing actions to the user or role; every "
@@ -1348,7 +1634,7 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "Permission changes can take a few minutes to apply (AWS IAM up to about "
-                    "five); then run `pytest --connectors={file}` again."
+                    "five); then run this connector's checks again: `{rerun}`."
                 ),
             ),
         ),
@@ -1363,21 +1649,39 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             ),
             evidence=("denied", "namespace", "rbac_yaml"),
             steps=(
+                *_K8S_AS_CONNECTOR,
                 Step(
-                    "Denied: {denied}. With the connector's credentials, confirm the identity "
-                    "and its rights: `kubectl auth whoami`, then `kubectl auth can-i --list`.",
+                    "Denied: {denied}. See who the connector is and what it may do: "
+                    "`{kubectl} auth whoami`, then `{kubectl} auth can-i --list`.",
+                    requires=("denied", "kubectl"),
+                    auths=_K8S_MANUAL,
+                ),
+                Step(
+                    "Denied: {denied}. Inside the delegate pod, where kubectl acts as the pod's "
+                    "service account, `kubectl auth whoami` names the identity and "
+                    "`kubectl auth can-i --list` shows what it may do.",
                     requires=("denied",),
+                    auths=frozenset({"InheritFromDelegate"}),
                 ),
                 Step(
                     "Save the Role/ClusterRole and binding printed with this failure (they grant "
-                    "exactly the denied pairs) as `harness-rbac.yaml`, set the subject to the "
-                    "connector's service account, and run `kubectl apply -f harness-rbac.yaml`.",
+                    "exactly the denied pairs) as `harness-rbac.yaml`, check that their subject "
+                    "is the identity the connector uses, and apply them as a cluster "
+                    "administrator: `kubectl apply -f harness-rbac.yaml`.",
                     requires=("rbac_yaml",),
                 ),
                 Step(
-                    "Check a pair afterwards, e.g. `kubectl auth can-i create deployments.apps "
-                    "-n {namespace} --as=system:serviceaccount:<sa-namespace>:<sa-name>`.",
-                    requires=("namespace",),
+                    "Check a pair afterwards, as the connector (inside the delegate pod for "
+                    "`InheritFromDelegate`): `{kubectl} auth can-i {first_denied} -n {namespace}` "
+                    "must answer yes.",
+                    requires=("kubectl", "first_denied", "namespace"),
+                ),
+                Step(
+                    "Check a pair afterwards, as the connector (inside the delegate pod for "
+                    "`InheritFromDelegate`): `{kubectl} auth can-i {first_denied} "
+                    "--all-namespaces` must answer yes.",
+                    requires=("kubectl", "first_denied"),
+                    unless=("namespace",),
                 ),
                 Step(
                     "If Harness deploys only to known namespaces, prefer a Role and RoleBinding "
@@ -1386,7 +1690,8 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "With `InheritFromDelegate`, the rights come from the delegate pod's service "
-                    "account: bind the role to that account."
+                    "account: bind the role to that account.",
+                    auths=frozenset({"InheritFromDelegate"}),
                 ),
             ),
         ),
@@ -1414,10 +1719,10 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 _RATE_SPLIT,
                 _RATE_POLLING,
                 Step(
-                    'Check the allowance without spending it: `curl -sS -H "Authorization: '
-                    'token $TOKEN" https://api.github.com/rate_limit` (GitHub Enterprise: '
-                    "`https://<host>/api/v3/rate_limit`).",
+                    "Check the allowance without spending it (after `read -rs TOKEN`): "
+                    '`curl -sS -H "Authorization: token $TOKEN" {api_url}/rate_limit`.',
                     types=frozenset({"Github"}),
+                    requires=("api_url",),
                 ),
                 _RATE_DOCKER_HUB,
                 Step(
@@ -1489,9 +1794,8 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "credentials of their own, or ask the service's owner for a higher quota."
                 ),
                 Step(
-                    "Find the highest safe level with "
-                    "`pytest --connectors={file} --connectors-concurrency N`, lowering N until "
-                    "the check passes."
+                    "Find the highest safe level: run `{rerun}` again, lowering the number given "
+                    "to `--connectors-concurrency` each time, until the check passes."
                 ),
             ),
         ),
@@ -1511,10 +1815,15 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             steps=(
                 Step(
                     "Edit the trust policy of `{role_arn}` so its `Principal` names "
-                    "`{caller_arn}`, the identity behind the delegate's credentials; for a "
-                    "caller like `arn:aws:sts::<account>:assumed-role/<name>/<session>`, name "
-                    "the role `arn:aws:iam::<account>:role/<name>`.",
+                    "`{caller_arn}`, the identity behind the delegate's credentials.",
                     requires=("role_arn", "caller_arn"),
+                    unless=("caller_role_arn",),
+                ),
+                Step(
+                    "Edit the trust policy of `{role_arn}` so its `Principal` names the role "
+                    "`{caller_role_arn}`: the delegate's credentials are a session of it "
+                    "(`{caller_arn}`), and a policy names the role, not the session.",
+                    requires=("role_arn", "caller_arn", "caller_role_arn"),
                 ),
                 Step(
                     "The connector sends the external id `{external_id}`; the policy's "
@@ -1528,9 +1837,16 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "Try it from the delegate: `aws sts assume-role --role-arn {role_arn} "
-                    "--role-session-name harness-check --external-id <id>`; trust policy "
-                    "changes can take a few minutes to apply.",
+                    "--role-session-name harness-check --external-id {external_id}`; trust "
+                    "policy changes can take a few minutes to apply.",
+                    requires=("role_arn", "external_id"),
+                ),
+                Step(
+                    "Try it from the delegate: `aws sts assume-role --role-arn {role_arn} "
+                    "--role-session-name harness-check`; trust policy changes can take a few "
+                    "minutes to apply.",
                     requires=("role_arn",),
+                    unless=("external_id",),
                 ),
                 Step(
                     "Once the role can be assumed, give it `ec2:DescribeRegions`, which Harness "
@@ -1595,8 +1911,15 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                 ),
                 Step(
                     "If the key or the account is gone, create a new key with `gcloud iam "
-                    "service-accounts keys create key.json --iam-account=<email>`, upload it to "
-                    "{secret_refs}, and delete the local copy."
+                    "service-accounts keys create key.json --iam-account={client_email}`, upload "
+                    "it to {secret_refs}, and delete the local copy.",
+                    requires=("client_email",),
+                ),
+                Step(
+                    "If the key or the account is gone, create a new key in the Google Cloud "
+                    "console (IAM, Service accounts, the account, Keys), upload it to "
+                    "{secret_refs}, and delete the local copy.",
+                    unless=("client_email",),
                 ),
                 Step(
                     "Upload the JSON unchanged as a file secret: a `service_account` key with "
@@ -1627,9 +1950,9 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("key_project", "project", "client_email"),
                 ),
                 Step(
-                    "Grant access on the target project: `gcloud projects "
-                    "add-iam-policy-binding {project} --member=serviceAccount:{client_email} "
-                    "--role=<role>`.",
+                    "Let it see the target project (`roles/browser`), then add the roles its "
+                    "pipelines need the same way: `gcloud projects add-iam-policy-binding "
+                    "{project} --member=serviceAccount:{client_email} --role=roles/browser`.",
                     requires=("project", "client_email"),
                 ),
                 Step(
@@ -1672,8 +1995,9 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     "`roles/secretmanager.secretAccessor` to read Secret Manager secrets."
                 ),
                 Step(
-                    "Grant it with `gcloud projects add-iam-policy-binding {project} "
-                    "--member=serviceAccount:{client_email} --role=<role>`.",
+                    "Grant the role you chose, for example for GKE deployments: `gcloud "
+                    "projects add-iam-policy-binding {project} "
+                    "--member=serviceAccount:{client_email} --role=roles/container.developer`.",
                     requires=("project", "client_email"),
                 ),
                 Step(
@@ -1776,9 +2100,16 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("vault_url",),
                 ),
                 Step(
-                    "`{manager}` reports {state}. If sealed, unseal it (`vault operator unseal` "
-                    "with enough key shares) or repair its auto-unseal (cloud KMS) setup.",
+                    "`{manager}` reports {state}. If sealed, unseal it with enough key shares "
+                    "(`vault operator unseal -address={vault_url}`, once per share) or repair "
+                    "its auto-unseal (cloud KMS) setup.",
+                    requires=("manager", "state", "vault_url"),
+                ),
+                Step(
+                    "`{manager}` reports {state}. If sealed, unseal it with enough key shares "
+                    "or repair its auto-unseal (cloud KMS) setup.",
                     requires=("manager", "state"),
+                    unless=("vault_url",),
                 ),
                 Step(
                     "If it is not initialised, it is either new or has lost its storage: "

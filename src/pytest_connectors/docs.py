@@ -15,6 +15,7 @@ from pathlib import Path
 from pytest_connectors.catalogue import (
     CATALOGUE,
     CONNECTOR_TYPES,
+    DERIVED_KEYS,
     EVIDENCE_KEYS,
     GROUPS,
     PLACEHOLDERS,
@@ -39,8 +40,12 @@ An **error** fails the item. A **warning** passes it but is listed under "Connec
 the terminal summary; `--connectors-strict` turns warnings into failures.
 
 The remediation steps are written for the connector at hand: the plugin fills each `<placeholder>`
-with the connector's own details and the evidence of the run, leaves out steps whose evidence is
-missing, and shows type-specific steps (marked "(Github only)" and so on) only for those types.
+with the connector's own details and the evidence of the run, so that every command can be pasted
+as printed (secrets appear only as shell variables such as `$TOKEN`, or as file names). It leaves
+out steps whose evidence is missing, and shows type-specific steps (marked "(Github only)" and so
+on) and credential-specific ones only where they apply. `<rerun>` is this run's own command line
+(connector paths, secrets, settings, delegate, resolvers, proxy without its credentials, CA
+bundle, timeout) narrowed to the connector by its node id, `<file>::<ref>`.
 The placeholders are listed at the [end of this page](#placeholders).
 """
 
@@ -56,9 +61,13 @@ def _escape_markdown(text: str) -> str:
 def _render_step(step: Step) -> str:
     names = set(PLACEHOLDERS) | set(step.requires) | step.placeholders
     text = _escape_markdown(render_template(step.text, {name: f"<{name}>" for name in names}))
+    limits = []
     if step.types:
-        ordered = [name for name in CONNECTOR_TYPES if name in step.types]
-        text += f" *({', '.join(ordered)} only)*"
+        limits.append(", ".join(name for name in CONNECTOR_TYPES if name in step.types))
+    if step.auths:
+        limits.append(", ".join(sorted(step.auths)) + " credentials")
+    if limits:
+        text += f" *({'; '.join(limits)} only)*"
     return text
 
 
@@ -132,6 +141,19 @@ def render_failure_modes_markdown() -> str:
     lines += [
         f"| `<{name}>` | {_escape_markdown(meaning)} |"
         for name, meaning in sorted(EVIDENCE_KEYS.items())
+    ]
+    lines += [
+        "",
+        "Some details exist only for some connectors or runs (a repository, an API base, a "
+        "resolver's address); a step that uses one is shown only when it is known, and some "
+        "steps are the alternative shown when it is not.",
+        "",
+        "| detail | meaning |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| `<{name}>` | {_escape_markdown(meaning)} |"
+        for name, meaning in sorted(DERIVED_KEYS.items())
     ]
     return "\n".join(lines) + "\n"
 

@@ -22,6 +22,7 @@ from .inventory import Inventory, SettingsEntry
 from .masking import MASKER
 from .model import HARNESS_TYPES, BrokenDocument, Connector, PipelineDocument
 from .reporting.records import Subject, check_payload, subject_info
+from .reporting.remediation import remediation_values
 from .reporting.text import render_failure
 from .results import CheckResult, Outcome, Phase
 from .stash import COLLECT_KEY, INVENTORY_KEY, REGISTRY_KEY
@@ -160,7 +161,10 @@ class ConnectorItem(pytest.Function):
                 "delegate": delegate,
             }
             raise
-        check = check_payload(info, result, strict=engine.options.strict)
+        values = None
+        if result.primary is not None:  # remediation: commands with this connector's values
+            values = remediation_values(self.config, self.path, info["ref"], self.subject, engine)
+        check = check_payload(info, result, strict=engine.options.strict, values=values)
         self.payload = {"subject": MASKER.scrub_data(info), "check": check, "delegate": delegate}
         self.user_properties.extend(
             [

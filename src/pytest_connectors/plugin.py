@@ -166,12 +166,13 @@ class ConnectorsRun:
             return
         if explicit and not self.options.cli_paths:
             return
+        # An explicit path inside a connectors folder (a file, or a re-run line's file::ref)
+        # narrows the run to it; the other connectors paths are still loaded, not collected.
+        paths = [str(path) for path in self.options.paths]
+        if any(_covered(Path(base, arg.split("::")[0]), paths, base) for arg in config.args):
+            return
         for path in self.options.paths:
-            # An explicit path inside a connectors folder narrows the run to it.
-            inside = any(
-                _covered(Path(base, arg.split("::")[0]), [str(path)], base) for arg in config.args
-            )
-            if not inside and not _covered(path, config.args, base):
+            if not _covered(path, config.args, base):
                 config.args.append(str(path))
 
     def ensure_loaded(self) -> None:
@@ -307,7 +308,8 @@ def connectors_secrets(pytestconfig: pytest.Config) -> SecretChain:
         )
         return None if value is None else str(value)
 
-    sources.append(HookSource(call_hook))
+    implemented = bool(pytestconfig.hook.pytest_connectors_resolve_secret.get_hookimpls())
+    sources.append(HookSource(call_hook, configured=implemented))
     return SecretChain(sources)
 
 

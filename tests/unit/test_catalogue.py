@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from pytest_connectors.catalogue import (
+    AUTH_KINDS,
     CATALOGUE,
     CONNECTOR_TYPES,
+    DERIVED_KEYS,
     DOCS_PAGE,
     EVIDENCE_KEYS,
     GROUPS,
@@ -16,6 +19,7 @@ from pytest_connectors.catalogue import (
     FailureMode,
     Severity,
     Step,
+    _validate,
     get,
     render_template,
 )
@@ -86,6 +90,11 @@ CONNECTOR = {
     "scope": "account",
     "selectors": "dmz",
     "secret_refs": "account.gh_pat",
+    "rerun": "pytest --connectors=connectors connectors/github.yaml::account.gh_org",
+    "rerun_offline": "pytest --connectors=connectors --connectors-offline "
+    "connectors/github.yaml::account.gh_org",
+    "rerun_any_delegate": "pytest --connectors=connectors --connectors-any-delegate "
+    "connectors/github.yaml::account.gh_org",
 }
 
 ALL_STEPS = [
@@ -101,9 +110,15 @@ TYPED_STEPS = [
 ]
 
 
-def full_context(mode: FailureMode, connector_type: str) -> dict[str, object]:
+def full_context(
+    mode: FailureMode, connector_type: str, step: Step | None = None
+) -> dict[str, object]:
+    """Every evidence key and derived detail (except those ``step`` must lack), and a
+    credential kind ``step`` is shown for."""
     evidence = {key: f"E:{key}" for key in mode.evidence}
-    return {**CONNECTOR, **evidence, "type": connector_type}
+    derived = {key: f"D:{key}" for key in DERIVED_KEYS if not step or key not in step.unless}
+    auth = sorted(step.auths)[0] if step and step.auths else None
+    return {**CONNECTOR, **derived, **evidence, "type": connector_type, "auth": auth}
 
 
 def test_ids_are_the_contract() -> None:
@@ -132,7 +147,8 @@ def test_every_mode_is_filled_in() -> None:
 def test_step_uses_only_declared_placeholders(mode: FailureMode, step: Step) -> None:
     for name in step.placeholders:
         assert name in PLACEHOLDERS or name in step.requires, f"{{{name}}} in {step.text!r}"
-    assert set(step.requires) <= set(mode.evidence)
+    assert set(step.requires) <= set(mode.evidence) | set(DERIVED_KEYS)
+    assert step.auths <= set(AUTH_KINDS)
     declared = {**CONNECTOR, **{key: f"E:{key}" for key in step.requires}}
     rendered = render_template(step.text, declared)
     assert not any(f"<{name}>" in rendered for name in step.placeholders), rendered
@@ -151,8 +167,64 @@ def test_steps_need_their_evidence() -> None:
     with_evidence = mode.remediation(full_context(mode, "Github"))
     without = mode.remediation({**CONNECTOR})
     assert len(without) < len(with_evidence)
-    assert any("dig @E:resolver E:host" in text for text in with_evidence)
+    assert any(
+        "dig @D:resolver_address -p D:resolver_port E:host" in text for text in with_evidence
+    )
     assert not any("dig @" in text for text in without)
+
+
+AUTH_STEPS = [
+    pytest.param(mode, step, id=f"{mode.id}-{index}")
+    for mode in CATALOGUE.values()
+    for index, step in enumerate(mode.steps, 1)
+    if step.auths
+]
+
+
+@pytest.mark.parametrize(("mode", "step"), AUTH_STEPS)
+def test_credential_limited_steps_render_only_for_their_kinds(
+    mode: FailureMode, step: Step
+) -> None:
+    connector_type = sorted(step.types)[0] if step.types else "Github"
+    for auth in (None, *AUTH_KINDS):
+        context = {**full_context(mode, connector_type, step), "auth": auth}
+        shown = render_template(step.text, context) in mode.remediation(context)
+        assert shown == (auth in step.auths), auth
+
+
+def test_unless_is_the_other_branch_of_requires() -> None:
+    step = Step("`getent ahosts {host}`", requires=("host",), unless=("resolver_address",))
+    assert step.applies({"host": "github.com"})
+    assert not step.applies({"host": "github.com", "resolver_address": "10.0.0.2"})
+    mode = get("dns-resolution-failed")
+    system = mode.remediation({**CONNECTOR, "host": "github.com", "resolver": "system"})
+    asked = mode.remediation({**CONNECTOR, "host": "github.com", "resolver_address": "10.0.0.2"})
+    assert any("getent ahosts github.com" in text for text in system)
+    assert not any("getent" in text for text in asked)
+
+
+def test_steps_print_no_placeholder_for_the_reader() -> None:
+    with pytest.raises(ValueError, match="placeholder"):
+        _validate(
+            FailureMode(
+                id="x",
+                title="x",
+                severity=Severity.ERROR,
+                seed_section="-",
+                summary="x",
+                steps=(Step("run `dig @<resolver> github.com`"),),
+                group=GROUPS[0],
+            )
+        )
+    # Every pytest command line is a re-run line of this run, never a hand-written one.
+    commands = [
+        command
+        for mode in CATALOGUE.values()
+        for step in mode.steps
+        for command in re.findall(r"`([^`]*)`", step.text)
+        if command.startswith("pytest ") or command.startswith("{rerun")
+    ]
+    assert commands and all(command.startswith("{rerun") for command in commands), commands
 
 
 def test_zero_is_evidence_but_false_is_not() -> None:
@@ -164,7 +236,7 @@ def test_zero_is_evidence_but_false_is_not() -> None:
 @pytest.mark.parametrize(("mode", "step"), TYPED_STEPS)
 def test_type_limited_steps_render_only_for_their_types(mode: FailureMode, step: Step) -> None:
     for connector_type in CONNECTOR_TYPES:
-        context = full_context(mode, connector_type)
+        context = full_context(mode, connector_type, step)
         shown = render_template(step.text, context) in mode.remediation(context)
         assert shown == (connector_type in step.types), connector_type
 
@@ -173,7 +245,7 @@ def test_github_rate_limit_remediation_is_specific() -> None:
     steps = " ".join(get("rate-limited").remediation(full_context(get("rate-limited"), "Github")))
     assert "GitHub App" in steps
     assert "webhook" in steps
-    assert "api.github.com/rate_limit" in steps
+    assert "D:api_url/rate_limit" in steps  # the connector's own API base (GHE: /api/v3)
     k8s = " ".join(get("rate-limited").remediation(full_context(get("rate-limited"), "K8sCluster")))
     assert "GitHub" not in k8s
 

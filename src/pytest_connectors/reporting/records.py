@@ -6,6 +6,7 @@ controller gathers payloads into :class:`RunRecords`, grouped per connector and 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from ..inventory import SettingsEntry
 from ..masking import MASKER
 from ..model import BrokenDocument, Connector, PipelineDocument
 from ..results import CheckResult, Finding, Outcome
+from .remediation import evidence_details
 
 Subject = Connector | BrokenDocument | PipelineDocument | SettingsEntry
 
@@ -74,7 +76,14 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-def remediation_context(info: Mapping[str, Any], finding: Finding) -> dict[str, Any]:
+def remediation_context(
+    info: Mapping[str, Any], finding: Finding, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the steps of ``finding``'s mode render with: the subject's fields, ``values``
+    (connector details and re-run lines, see :mod:`.remediation`), the evidence, and what is
+    read from the evidence. Without ``values`` the re-run lines name the file alone."""
+    node = shlex.quote(f"{info['file']}::{info['ref']}")
+    connectors = shlex.quote(f"--connectors={info['file']}")
     context: dict[str, Any] = {
         "ref": info["ref"],
         "identifier": info["identifier"],
@@ -84,19 +93,29 @@ def remediation_context(info: Mapping[str, Any], finding: Finding) -> dict[str, 
         "scope": info["scope"] or "unknown",
         "selectors": ", ".join(info.get("selectors") or []) or "(none)",
         "secret_refs": ", ".join(info.get("secret_refs") or []) or "(none)",
+        "rerun": f"pytest {connectors} {node}",
+        "rerun_offline": f"pytest {connectors} --connectors-offline {node}",
+        "rerun_any_delegate": f"pytest {connectors} --connectors-any-delegate {node}",
+        **(values or {}),
     }
     for key, value in finding.evidence.items():
         if value not in (None, "", [], {}):
             context[key] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    context.update(evidence_details(context))
     return context
 
 
 def check_payload(
-    info: Mapping[str, Any], result: CheckResult, *, strict: bool = False
+    info: Mapping[str, Any],
+    result: CheckResult,
+    *,
+    strict: bool = False,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON shape of one check (the report's ``checks[]`` entry), scrubbed.
 
     Under ``--connectors-strict`` a warning fails its item, and is reported as failed too.
+    ``values`` are what remediation renders with besides the subject and the evidence.
     """
     primary = result.primary
     outcome = result.outcome
@@ -109,7 +128,7 @@ def check_payload(
         "severity": primary.severity.value if primary else None,
         "message": "\n".join(f.cause for f in result.findings) or (result.skip_reason or ""),
         "remediation": (
-            catalogue.get(primary.mode).remediation(remediation_context(info, primary))
+            catalogue.get(primary.mode).remediation(remediation_context(info, primary, values))
             if primary
             else []
         ),
