@@ -525,7 +525,8 @@ def test_unknown_token_fails_auth(sb: Sandbox, run_connectors):
     assert evidence["reference"] == TOKEN_REF
     assert "401 Unauthorized" in evidence["provider_error"]
     run.assert_blocked("k8s", "auth", "invalid-credentials", ["rbac"])
-    assert "kubectl --server=<masterUrl>" in run.text  # the K8s remediation step
+    # the K8s remediation step, run against the connector's own API server
+    assert f'kubectl --server={server.url} --token="$TOKEN"' in run.text
     _never_leaks(run, CANARY)
 
 
