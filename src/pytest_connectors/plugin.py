@@ -308,8 +308,7 @@ def connectors_secrets(pytestconfig: pytest.Config) -> SecretChain:
         )
         return None if value is None else str(value)
 
-    implemented = bool(pytestconfig.hook.pytest_connectors_resolve_secret.get_hookimpls())
-    sources.append(HookSource(call_hook, configured=implemented))
+    sources.append(HookSource(call_hook))
     return SecretChain(sources)
 
 
