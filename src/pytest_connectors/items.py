@@ -8,6 +8,7 @@ autouse fixtures. Node ids are ``<file>::<ref>[<check>]``.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from .checks import CheckRegistry
 from .checks.context import CollectContext
+from .checks.coverage import coverage_gaps
 from .checks.documents import broken_document_result, pipeline_result, settings_result
 from .checks.engine import CheckEngine
 from .inventory import Inventory, SettingsEntry
@@ -23,7 +25,7 @@ from .masking import MASKER
 from .model import HARNESS_TYPES, BrokenDocument, Connector, PipelineDocument
 from .reporting.records import Subject, check_payload, subject_info
 from .reporting.remediation import remediation_values
-from .reporting.text import render_failure
+from .reporting.text import render_failure, render_not_checked
 from .results import CheckResult, Outcome, Phase
 from .stash import COLLECT_KEY, INVENTORY_KEY, REGISTRY_KEY
 
@@ -82,9 +84,10 @@ class ConnectorItem(pytest.Function):
         info: dict[str, Any] | None = None,
     ) -> ConnectorItem:
         info = info or subject_info(subject)
+        node = str(info.get("node") or info["ref"])
         item: ConnectorItem = cls.from_parent(
             parent,
-            name=f"{info['ref']}[{check}]",
+            name=f"{node}[{check}]",
             callobj=_run_connector_check,
             fixtureinfo=parent.fixtureinfo,
         )
@@ -96,7 +99,7 @@ class ConnectorItem(pytest.Function):
             # pytest >= 9.2 keeps "[...]" apart from the name in its node ids; cached ids
             # (--lf, --ff, --sw) are parsed that way, so build ours the same way.
             item._id = type(parent_id)(
-                path=parent_id.path, names=(*parent_id.names, str(info["ref"])), params=check
+                path=parent_id.path, names=(*parent_id.names, node), params=check
             )
 
         for marker in markers:
@@ -163,7 +166,8 @@ class ConnectorItem(pytest.Function):
             raise
         values = None
         if result.primary is not None:  # remediation: commands with this connector's values
-            values = remediation_values(self.config, self.path, info["ref"], self.subject, engine)
+            node = str(info.get("node") or info["ref"])  # a duplicate's node is "<ref>-2"
+            values = remediation_values(self.config, self.path, node, self.subject, engine)
         check = check_payload(info, result, strict=engine.options.strict, values=values)
         self.payload = {"subject": MASKER.scrub_data(info), "check": check, "delegate": delegate}
         self.user_properties.extend(
@@ -177,6 +181,10 @@ class ConnectorItem(pytest.Function):
             self.user_properties.append(("failure_mode", check["failure_mode"]))
             self.user_properties.append(("severity", check["severity"]))
         if result.outcome is Outcome.SKIPPED:
+            self.user_properties.append(("skip_kind", check["skip_kind"]))
+            self.user_properties.append(("skip_reason", check["skip_reason"]))
+            if result.not_checked and engine.options.strict:
+                raise CheckFailed(render_not_checked(info, check))
             pytest.skip(result.skip_reason or "skipped")
         failing = result.outcome is Outcome.FAILED or (
             result.outcome is Outcome.WARNING and engine.options.strict
@@ -218,30 +226,47 @@ class ConnectorFile(pytest.File):
         registry = build_registry(self.config)
         collect: CollectContext = self.config.stash[COLLECT_KEY]
         xdist = self.config.pluginmanager.hasplugin("xdist")
+        seen: Counter[str] = Counter()
         for entry in inventory.entries.get(self.path.resolve(), []):
+            if isinstance(entry, SettingsEntry) and not entry.document.errors:
+                continue
+            info = subject_info(entry)
+            # Two documents of one file with the same name (a duplicate identifier) still get
+            # distinct, deterministic node ids: the second is "<ref>-2", in file order.
+            seen[info["ref"]] += 1
+            if seen[info["ref"]] > 1:
+                info["node"] = f"{info['ref']}-{seen[info['ref']]}"
             if isinstance(entry, Connector):
-                yield from self._connector_items(entry, registry, collect, xdist)
+                yield from self._connector_items(entry, info, registry, collect, xdist)
             elif isinstance(entry, PipelineDocument):
                 marks = [pytest.mark.definition, pytest.mark.pipeline]
-                yield ConnectorItem.create(self, entry, "references", marks)
-            elif isinstance(entry, SettingsEntry):
-                if entry.document.errors:
-                    yield ConnectorItem.create(self, entry, "definition", [pytest.mark.definition])
-            elif isinstance(entry, BrokenDocument):
-                yield ConnectorItem.create(self, entry, "definition", [pytest.mark.definition])
+                yield ConnectorItem.create(self, entry, "references", marks, info)
+            elif isinstance(entry, (BrokenDocument, SettingsEntry)):
+                marks = [pytest.mark.definition]
+                yield ConnectorItem.create(self, entry, "definition", marks, info)
 
     def _connector_items(
-        self, connector: Connector, registry: CheckRegistry, collect: CollectContext, xdist: bool
+        self,
+        connector: Connector,
+        info: dict[str, Any],
+        registry: CheckRegistry,
+        collect: CollectContext,
+        xdist: bool,
     ) -> Iterator[pytest.Item]:
-        info = subject_info(connector)
+        checks = [
+            check
+            for check in registry
+            if not (
+                collect.options.offline and (check.network or check.phase is not Phase.DEFINITION)
+            )
+            and check.applies_to(connector, collect)
+        ]
+        info["expected_checks"] = [check.name for check in checks]
+        info["coverage_gaps"] = coverage_gaps(connector, collect)
         common = [_marker(connector.type.lower())] if connector.type in HARNESS_TYPES else []
         if xdist:
             common.append(pytest.mark.xdist_group(name=connector.ref))
-        for check in registry:
-            if collect.options.offline and (check.network or check.phase is not Phase.DEFINITION):
-                continue
-            if not check.applies_to(connector, collect):
-                continue
+        for check in checks:
             marks = [_marker(check.phase.value), *common]
             if check.network:
                 marks.append(_marker("network"))

@@ -25,6 +25,41 @@ SUPPORTED_TYPES = (
     "DockerRegistry",
 )
 
+#: Types that can connect through Harness Platform (``executeOnDelegate: false``): the
+#: ``ManagerExecutable`` DTOs. Every other type always runs on a delegate.
+MANAGER_EXECUTABLE_TYPES = frozenset(
+    {
+        "Github",
+        "Gitlab",
+        "Bitbucket",
+        "Git",
+        "AzureRepo",
+        "Aws",
+        "Gcp",
+        "Azure",
+        "DockerRegistry",
+        "Artifactory",
+        "AzureArtifacts",
+        "Spot",
+        "Tas",
+        "TerraformCloud",
+        "Harness",
+    }
+)
+
+#: Types that are secret managers: their own credentials must be kept in Harness's built-in one.
+SECRET_MANAGER_TYPES = frozenset(
+    {
+        "Vault",
+        "AzureKeyVault",
+        "AwsKms",
+        "GcpKms",
+        "AwsSecretManager",
+        "GcpSecretManager",
+        "CustomSecretManager",
+    }
+)
+
 #: Every connector type Harness knows (ConnectorType.java); others are definition errors.
 HARNESS_TYPES = (
     *SUPPORTED_TYPES,
@@ -113,6 +148,15 @@ class DefinitionError:
     field_path: str
     line: int
     problem: str
+    suggestion: str | None = None
+
+
+@dataclass(frozen=True)
+class UnknownField:
+    """A key Harness does not know at that place (it drops it), with where it belongs."""
+
+    field_path: str
+    line: int
     suggestion: str | None = None
 
 
@@ -223,6 +267,9 @@ class Connector:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     identifier_line: int = 0
+    #: False: "Connect through Harness Platform" (no delegate is involved).
+    execute_on_delegate: bool = True
+    unknown_fields: tuple[UnknownField, ...] = ()
 
     @property
     def ref(self) -> str:

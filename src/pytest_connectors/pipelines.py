@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from .builtin_connectors import BUILTIN_CONNECTORS, builtin_at
 from .inventory import Inventory
 from .model import Connector, ConnectorUse, PipelineDocument
-from .refs import Reference, ScopeId, is_expression
+from .refs import Reference, Scope, ScopeId, is_expression
 from .results import Finding
 
 
@@ -46,14 +47,47 @@ def resolve_use(
                 },
             ),
         )
+    identifier_problem = reference.identifier_problem()
+    if identifier_problem:
+        return Resolution(
+            use,
+            None,
+            Finding(
+                "definition-invalid",
+                f"{where}: {identifier_problem}",
+                {"field_path": use.field_path, "problem": identifier_problem, "line": use.line},
+            ),
+        )
     target = reference.target(holder)
     assert target is not None
     connector = inventory.connector(target, reference.identifier)
-    if connector is not None:
+    if connector is not None or builtin_at(target, reference.identifier):
         return Resolution(use, connector, None)
     same_id = inventory.with_identifier(reference.identifier)
     reachable = [(c, c.scope.ref_from(holder, c.identifier)) for c in same_id]
     fixes = [(c, ref) for c, ref in reachable if ref]
+    builtin = BUILTIN_CONNECTORS.get(reference.identifier)
+    if builtin is not None and not fixes:
+        scope = min(builtin[0], key=lambda s: s.rank)
+        fixed = ScopeId().ref_to(reference.identifier) if scope is Scope.ACCOUNT else None
+        if fixed:
+            return Resolution(
+                use,
+                None,
+                Finding(
+                    "scope-mismatch",
+                    f"{where}: '{use.reference}' looks for '{reference.identifier}' at"
+                    f" {target.describe()}, but {builtin[1]} exists at account scope only;"
+                    f" write '{fixed}'",
+                    {
+                        "reference": use.reference,
+                        "field_path": use.field_path,
+                        "suggestion": fixed,
+                        "owner_scope": "account",
+                        "pipeline": pipeline,
+                    },
+                ),
+            )
     if fixes:
         other, fixed = fixes[0]
         return Resolution(

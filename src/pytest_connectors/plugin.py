@@ -308,7 +308,8 @@ def connectors_secrets(pytestconfig: pytest.Config) -> SecretChain:
         )
         return None if value is None else str(value)
 
-    sources.append(HookSource(call_hook))
+    implemented = bool(pytestconfig.hook.pytest_connectors_resolve_secret.get_hookimpls())
+    sources.append(HookSource(call_hook, configured=implemented))
     return SecretChain(sources)
 
 

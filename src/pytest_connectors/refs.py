@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 IDENTIFIER_RE = re.compile(r"^[a-zA-Z_][0-9a-zA-Z_$]{0,127}$")
+#: Secrets may also hold '-' (Harness's entity identifier reference: "hyphens are allowed only
+#: for secrets").
+SECRET_IDENTIFIER_RE = re.compile(r"^[a-zA-Z_][0-9a-zA-Z_$-]{0,127}$")
 RESERVED_IDENTIFIERS = frozenset(
     [
         "or",
@@ -142,6 +145,22 @@ class Reference:
             return f"'{self.raw}' has the prefix '{prefix}.'; only 'account.' and 'org.' exist"
         if not self.identifier:
             return f"'{self.raw}' names no identifier after the prefix"
+        return None
+
+    def identifier_problem(self, *, secret: bool = False) -> str | None:
+        """Why the identifier part breaks Harness's identifier rule (secrets may hold '-')."""
+        if self.problem or is_expression(self.raw):
+            return None
+        rule = SECRET_IDENTIFIER_RE if secret else IDENTIFIER_RE
+        if not rule.match(self.identifier):
+            extra = ", '-'" if secret else ""
+            return (
+                f"'{self.raw}' names the identifier '{self.identifier}', which breaks Harness's"
+                f" rule: up to 128 letters, digits, '_', '$'{extra}, not starting with a digit,"
+                " '$' or '-'"
+            )
+        if self.identifier in RESERVED_IDENTIFIERS:
+            return f"'{self.raw}' names '{self.identifier}', a word Harness reserves"
         return None
 
     def target(self, holder: ScopeId) -> ScopeId | None:

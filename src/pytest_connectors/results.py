@@ -58,8 +58,28 @@ class Failure(Exception):
         self.finding = Finding(mode, cause, evidence)
 
 
+class SkipKind(str, Enum):
+    """Why a check did not run; only ``not-checked`` leaves a gap in what the run vouches for."""
+
+    #: A check it depends on failed: the root cause is reported there, once.
+    BLOCKED = "blocked"
+    #: It could have been checked, not here: SDK extra missing, no secret source, another
+    #: delegate's connector, skipped by settings, a variant without live checks yet.
+    NOT_CHECKED = "not-checked"
+    #: There is nothing to check for this connector (no repository named, rate limiting off).
+    NOT_APPLICABLE = "not-applicable"
+
+
 class Skip(Exception):
-    """Raised by a check that has nothing to check for this connector."""
+    """Raised by a check that could not check this connector here (the reason says why)."""
+
+    kind = SkipKind.NOT_CHECKED
+
+
+class NotApplicable(Skip):
+    """Raised by a check that has nothing to check for this connector: not a gap."""
+
+    kind = SkipKind.NOT_APPLICABLE
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,14 @@ class CheckResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
     duration_s: float = 0.0
+    skip_kind: SkipKind | None = None
+    #: Set on a result whose dependents must not run here, with the reason they show (e.g. the
+    #: ``delegate`` check of a connector that belongs to another delegate).
+    defer_dependents: str | None = None
+
+    @property
+    def not_checked(self) -> bool:
+        return self.outcome is Outcome.SKIPPED and self.skip_kind is SkipKind.NOT_CHECKED
 
     @property
     def primary(self) -> Finding | None:

@@ -84,6 +84,9 @@ class SecretManagerDown(SecretSourceError):
 
 
 class SecretSource(Protocol):
+    """A place secret values come from. A source may say whether it is ``configured`` (holds
+    anything at all); one that does not say is taken to be."""
+
     name: str
 
     def lookup(self, address: SecretAddress) -> str | None: ...
@@ -177,8 +180,11 @@ class SecretsFileSource:
         return f"secrets file {self.path} (keys {', '.join(_file_candidates(address))})"
 
 
+ENV_PREFIX = "CONNECTOR_SECRET_"
+
+
 def env_var_name(address: SecretAddress) -> str:
-    return f"CONNECTOR_SECRET_{address.scope.level.value.upper()}_{address.identifier}"
+    return f"{ENV_PREFIX}{address.scope.level.value.upper()}_{address.identifier}"
 
 
 class EnvironmentSource:
@@ -190,6 +196,10 @@ class EnvironmentSource:
     def lookup(self, address: SecretAddress) -> str | None:
         return self.environ.get(env_var_name(address))
 
+    @property
+    def configured(self) -> bool:
+        return any(key.startswith(ENV_PREFIX) for key in self.environ)
+
     def describe(self, address: SecretAddress) -> str:
         return f"environment variable {env_var_name(address)}"
 
@@ -199,8 +209,9 @@ class HookSource:
 
     name = "hook"
 
-    def __init__(self, call: Callable[[str, ScopeId], str | None]) -> None:
+    def __init__(self, call: Callable[[str, ScopeId], str | None], configured: bool = True) -> None:
         self.call = call
+        self.configured = configured  # False when no plugin or conftest implements the hook
 
     def lookup(self, address: SecretAddress) -> str | None:
         try:
@@ -227,6 +238,11 @@ class SecretChain:
     def add_source(self, source: SecretSource, index: int | None = None) -> None:
         self.sources.insert(len(self.sources) if index is None else index, source)
         self._cache.clear()
+
+    @property
+    def has_source(self) -> bool:
+        """Whether any source can give a value at all (PR lint from a fork has none)."""
+        return any(getattr(source, "configured", True) for source in self.sources)
 
     def address(self, ref: str | Reference, holder: ScopeId = ACCOUNT) -> SecretAddress:
         reference = Reference.parse(ref) if isinstance(ref, str) else ref

@@ -327,7 +327,9 @@ def _assert_report_contract(report: dict[str, object]) -> None:
         "passed": 3,
         "failed": 1,
         "warnings": 0,
+        "incomplete": 0,
         "skipped": 0,
+        "fully_checked": 3,
     }
     assert report["pipelines"] == []
     connectors = {c["ref"]: c for c in report["connectors"]}  # type: ignore[attr-defined]
@@ -443,13 +445,14 @@ def test_conftest_overrides_the_delegate_fixture(
             return pytest_connectors.DelegateContext(name="x", tags=("a",))
         """
     )
-    result = pytester.runpytest(CONNECTORS, "-rA")
+    result = pytester.runpytest(CONNECTORS, "-rA", "--connectors-report=report.json")
     after = outcomes_of(result)
-    assert (after[delegate_a], after[delegate_b]) == ("PASSED", "FAILED")
-    assert [n for n, o in after.items() if o == "FAILED"] == [delegate_b]
-    result.stdout.fnmatch_lines(
-        ["[[]delegate-unavailable[]] *", "*this run's delegate 'x' lacks the selectors b*"]
-    )
+    # wants_b belongs to another delegate: not failed here, judged as this delegate's job
+    assert (after[delegate_a], after[delegate_b]) == ("PASSED", "PASSED")
+    evidence = _delegate_evidence(pytester.path / "report.json")
+    assert evidence["account.wants_a"]["this_delegate"] == "x"
+    assert "this_host" not in evidence["account.wants_a"]
+    assert evidence["account.wants_b"]["this_host"] == "lacks the selectors b"
 
 
 def test_delegate_identity_from_the_command_line(
@@ -458,11 +461,24 @@ def test_delegate_identity_from_the_command_line(
     outcomes_of: Callable[..., dict[str, str]],
 ) -> None:
     write_yaml("connectors/jira.yaml", SELECTORS_YAML)
-    result = pytester.runpytest(CONNECTORS, "-rA", "--delegate=B", "--delegate-tags=other")
+    result = pytester.runpytest(
+        CONNECTORS, "-rA", "--delegate=B", "--delegate-tags=other", "--connectors-report=r.json"
+    )
     outcomes = outcomes_of(result)
-    # the delegate's name is one of its selectors, compared case-insensitively
     assert outcomes["connectors/jira.yaml::account.wants_b[delegate]"] == "PASSED"
-    assert outcomes["connectors/jira.yaml::account.wants_a[delegate]"] == "FAILED"
+    assert outcomes["connectors/jira.yaml::account.wants_a[delegate]"] == "PASSED"
+    evidence = _delegate_evidence(pytester.path / "r.json")
+    # the delegate's name is one of its selectors, compared case-insensitively
+    assert "this_host" not in evidence["account.wants_b"]
+    assert evidence["account.wants_a"]["this_host"] == "lacks the selectors a"
+
+
+def _delegate_evidence(report: Path) -> dict[str, dict[str, object]]:
+    data = json.loads(report.read_text())
+    return {
+        c["ref"]: next(k["evidence"] for k in c["checks"] if k["name"] == "delegate")
+        for c in data["connectors"]
+    }
 
 
 def test_custom_check_registered_from_conftest(
@@ -592,8 +608,11 @@ def test_secret_not_found_names_every_source_asked(
 @pytest.mark.usefixtures("inventory")
 @pytest.mark.online  # the online run only collects
 def test_offline_runs_only_definition_phase_items(
-    pytester: pytest.Pytester, outcomes_of: Callable[..., dict[str, str]]
+    pytester: pytest.Pytester,
+    outcomes_of: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("CONNECTOR_SECRET_ACCOUNT_unrelated", "x")  # a secret source exists
     pytester.makeconftest(NETWORK_CHECK_CONFTEST)
     online = pytester.runpytest(CONNECTORS, "--collect-only", "-q")
     assert any(line.endswith("[ping]") for line in online.outlines)
@@ -725,7 +744,10 @@ def test_markdown_summary(pytester: pytest.Pytester) -> None:
     pytester.runpytest(CONNECTORS, "--connectors-markdown=out/summary.md")
     text = (pytester.path / "out/summary.md").read_text()
     assert text.startswith("## Connector health\n")
-    assert "4 connectors: 3 without errors, 1 failing." in text
+    assert (
+        "4 connectors: 3 passed, 0 with warnings, 1 failed, 0 incomplete; 3 of 4 fully checked."
+        in text
+    )
     assert (
         "| `account.gh_main` | Github | failed | `secret-not-found` | connectors/github.yaml:2 |"
         in text
@@ -747,7 +769,7 @@ def test_markdown_auto_appends_to_the_github_step_summary(
     pytester.runpytest(CONNECTORS, "--connectors-markdown=auto")
     text = step_summary.read_text()
     assert text.startswith("earlier step\n## Connector health\n")
-    assert "2 connectors: 1 without errors, 1 failing." in text
+    assert "2 connectors: 1 passed, 0 with warnings, 1 failed, 0 incomplete;" in text
 
 
 def test_bundle_per_failed_connector(

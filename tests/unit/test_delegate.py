@@ -327,6 +327,7 @@ def delegate_check(build: Callable[[str], Any]) -> Callable[..., list[tuple[str,
         inventory: tuple[DelegateEntry, ...] = (),
         any_delegate: bool = False,
         blocks: list[bool] | None = None,
+        deferred: list[str] | None = None,
     ) -> list[tuple[str, str]]:
         connector = build(
             "connector:\n  name: c\n  identifier: c\n  type: Jira\n"
@@ -345,6 +346,8 @@ def delegate_check(build: Callable[[str], Any]) -> Callable[..., list[tuple[str,
         check_delegate(ctx)
         if blocks is not None:
             blocks.extend(f.blocks for f in ctx.findings)
+        if deferred is not None and ctx.deferred:
+            deferred.append(ctx.deferred)
         return [(f.mode, f.cause) for f in ctx.findings]
 
     return run
@@ -361,13 +364,27 @@ def test_unknown_host_with_no_inventory_is_not_judged(
     assert delegate_check("[a]") == []
 
 
-def test_this_host_must_qualify(delegate_check: Callable[..., list[tuple[str, str]]]) -> None:
+def test_another_delegates_connector_is_not_failed_here(
+    delegate_check: Callable[..., list[tuple[str, str]]],
+) -> None:
+    """One job per delegate: a connector whose selectors this host lacks belongs to another
+    delegate; it passes here and its network checks are deferred to that delegate's run."""
     me = DelegateContext(name="x", tags=("a",))
-    assert delegate_check("[a]", me) == []
-    assert delegate_check("[X, A]", me) == []
-    ((mode, cause),) = delegate_check("[a, b]", me)
-    assert mode == "delegate-unavailable"
-    assert cause.startswith("this run's delegate 'x' lacks the selectors b;")
+    deferred: list[str] = []
+    assert delegate_check("[a]", me, deferred=deferred) == []
+    assert delegate_check("[X, A]", me, deferred=deferred) == []
+    assert deferred == []
+    # no inventory: the delegate that qualifies is not known
+    assert delegate_check("[a, b]", me, deferred=deferred) == []
+    assert deferred == [
+        "runs on a delegate with the selectors a, b (no delegate inventory says which);"
+        " this run is x"
+    ]
+    # the inventory names the delegates that qualify
+    deferred.clear()
+    other = DelegateEntry("other", ("a", "b"))
+    assert delegate_check("[a, b]", me, inventory=(other,), deferred=deferred) == []
+    assert deferred == ["runs on other; this run is x"]
 
 
 def test_inventory_decides_availability(
@@ -387,16 +404,55 @@ def test_inventory_decides_availability(
     assert "sick (unhealthy)" in cause
 
 
-def test_any_delegate_does_not_block_later_checks(
+def test_any_delegate_checks_from_this_host(
     delegate_check: Callable[..., list[tuple[str, str]]],
 ) -> None:
     me = DelegateContext(name="x", tags=())
-    blocks: list[bool] = []
-    ((mode, _),) = delegate_check("[a]", me, blocks=blocks)
-    assert (mode, blocks) == ("delegate-unavailable", [True])
-    blocks.clear()
-    ((mode, _),) = delegate_check("[a]", me, any_delegate=True, blocks=blocks)
-    assert (mode, blocks) == ("delegate-unavailable", [False])
+    deferred: list[str] = []
+    assert delegate_check("[a]", me, deferred=deferred) == []
+    assert len(deferred) == 1
+    deferred.clear()
+    assert delegate_check("[a]", me, any_delegate=True, deferred=deferred) == []
+    assert deferred == []
+
+
+def test_only_the_inventory_makes_a_delegate_unavailable(
+    delegate_check: Callable[..., list[tuple[str, str]]],
+) -> None:
+    """delegate-unavailable needs an inventory that shows no connected, healthy delegate with
+    every selector, whoever this host is."""
+    me = DelegateContext(name="x", tags=("a",))
+    down = DelegateEntry("down", ("z",), connected=False)
+    ((mode, cause),) = delegate_check("[z]", me, inventory=(down,))
+    assert mode == "delegate-unavailable"
+    assert "down (disconnected)" in cause
+    ((mode, _),) = delegate_check("[q]", me, inventory=(down,))
+    assert mode == "delegate-unavailable"
+
+
+def test_harness_platform_needs_no_delegate(build: Callable[[str], Any]) -> None:
+    """``executeOnDelegate: false`` is "Connect through Harness Platform": no delegate is
+    involved, so no selector is needed (developer-hub git-hub-connector-settings-reference.md,
+    Connectivity Mode)."""
+    connector = build(
+        "connector:\n  name: c\n  identifier: c\n  type: Github\n  spec:\n"
+        "    type: Repo\n    url: https://github.com/acme/app\n"
+        "    authentication: {type: Http, spec: {type: Anonymous}}\n"
+        "    executeOnDelegate: false\n"
+    )
+    assert isinstance(connector, Connector) and not connector.execute_on_delegate
+    ctx = CheckContext(
+        connector=connector,
+        inventory=Inventory(),
+        settings=_settings(),
+        delegate=DelegateContext(name="x", tags=()),
+        secrets=NO_SECRETS,
+        options=RunOptions(),
+        result_of=lambda name: pytest.fail(name),
+    )
+    check_delegate(ctx)
+    assert ctx.findings == [] and ctx.deferred is None
+    assert "Harness Platform" in ctx.evidence["connects_from"]
 
 
 def test_proxy_credentials_are_quoted_in_the_url_and_plain_for_basic_auth() -> None:

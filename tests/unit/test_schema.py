@@ -686,23 +686,51 @@ def test_url_must_match_the_protocol(build: Build) -> None:
     assert problem.startswith("SSH authentication needs an SSH URL")
 
 
-def test_account_connection_needs_a_validation_repo(build: Build) -> None:
+@pytest.mark.parametrize("connector_type", ["Github", "Gitlab", "Bitbucket", "AzureRepo", "Git"])
+def test_account_connector_without_validation_repo_is_valid(
+    build: Build, connector_type: str
+) -> None:
+    """``validationRepo`` carries no constraint in Harness's DTOs (GithubConnectorDTO,
+    GitlabConnectorDTO, BitbucketConnectorDTO, GitConfigDTO, AzureRepoConnectorDTO); for an
+    Account connector without it, Harness's connection test skips the repository
+    (GitCommandTaskHandler#handleGitValidation returns early). Harness's docs publish such
+    connectors (developer-hub create-a-connector-using-yaml.md)."""
+    if connector_type == "Git":
+        spec = """
+            connectionType: Account
+            url: https://git.example.com/acme
+            type: Http
+            spec: {username: ci, passwordRef: account.git_pw}"""
+    else:
+        connection = "Project" if connector_type == "AzureRepo" else "Account"
+        kind, field = ("UsernameToken", "tokenRef")
+        if connector_type == "Bitbucket":  # its only HTTP variant
+            kind, field = ("UsernamePassword", "passwordRef")
+        spec = f"""
+            type: {connection}
+            url: https://scm.example.com/acme
+            authentication:
+              type: Http
+              spec:
+                type: {kind}
+                spec: {{username: ci, {field}: account.scm_pat}}"""
     connector = _connector(
         build,
-        """
+        f"""
         connector:
-          name: gh
-          identifier: gh
-          type: Github
-          spec:
-            type: Account
-            url: https://github.com/acme
-            authentication: {type: Http, spec: {type: Anonymous}}
+          name: scm
+          identifier: scm
+          orgIdentifier: default
+          projectIdentifier: CD_Docs
+          type: {connector_type}
+          spec:{spec}
+            delegateSelectors: []
+            executeOnDelegate: true
         """,
     )
-    ((path, line, problem, _),) = _errors(connector)
-    assert (path, line) == ("spec.validationRepo", 6)  # missing keys point at their mapping
-    assert "validationRepo" in problem
+    assert connector.errors == ()
+    assert isinstance(connector.spec, ScmSpec)
+    assert connector.spec.validation_repo is None
 
 
 @pytest.mark.parametrize(
@@ -1091,10 +1119,12 @@ def test_inherit_from_delegate_rules(build: Build, connector_type: str, credenti
         )
     ]
 
+    takes_no_spec = f"credential type {credential} takes no 'spec' (not even an empty one)"
     with_spec = make("      spec:\n        masterUrl: https://k\n")
-    assert _errors(with_spec) == [
-        ("spec.credential.spec", 8, f"credential type {credential} takes no 'spec'", None)
-    ]
+    assert _errors(with_spec) == [("spec.credential.spec", 8, takes_no_spec, None)]
+    # Harness's credential deserializers reject any spec that is not null: `{}` too.
+    assert _errors(make("      spec: {}\n")) == [("spec.credential.spec", 8, takes_no_spec, None)]
+    assert make("      spec:\n").errors == ()  # YAML null is no spec
 
 
 def test_azure_inherit_from_delegate_takes_a_managed_identity(build: Build) -> None:

@@ -9,12 +9,23 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..endpoints import Endpoint
-from ..model import Credential, SecretRef
+from ..model import Credential, ScmSpec, SecretRef
 from ..probes.http import HttpResult, request
 from ..results import Failure, Skip
 from ..secrets import Secret, SecretNotFound
 from .context import CheckContext
 from .network import trust
+
+#: Why an Account git connector without ``validationRepo`` has no repository-level check.
+NO_VALIDATION_REPO = (
+    "no validationRepo: an Account connector names no repository to try, so (as in Harness's own"
+    " connection test) only the credentials are checked"
+)
+
+
+def names_no_repository(spec: ScmSpec) -> bool:
+    """An Account connector without ``validationRepo``: valid, with no repository to try."""
+    return spec.connection_type == "Account" and not spec.validation_repo
 
 
 def secret_of(

@@ -51,9 +51,16 @@ from urllib.parse import quote
 from ..endpoints import Endpoint, EndpointError, api_endpoint
 from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
-from ..results import Failure, Skip
+from ..results import Failure, NotApplicable, Skip
 from ..secrets import Secret
-from .api import call, json_object, raise_if_server_error, secret_of
+from .api import (
+    NO_VALIDATION_REPO,
+    call,
+    json_object,
+    names_no_repository,
+    raise_if_server_error,
+    secret_of,
+)
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -289,6 +296,8 @@ def check_permissions(ctx: CheckContext) -> None:
         return
     _refuse_cloud_only(ctx)
     found = repository_key(ctx.connector)
+    if found is None and names_no_repository(_spec(ctx)):
+        raise NotApplicable(NO_VALIDATION_REPO)
     if found is None:
         raise Skip("the connector names no Bitbucket repository (project/repo)")
     project, slug = found
@@ -451,6 +460,8 @@ def _check_cloud_auth(ctx: CheckContext) -> None:
 
 def _check_cloud_permissions(ctx: CheckContext) -> None:
     found = cloud_repository(ctx.connector)
+    if found is None and names_no_repository(_spec(ctx)):
+        raise NotApplicable(NO_VALIDATION_REPO)
     if found is None:
         raise Skip("the connector names no Bitbucket Cloud repository (workspace/repository)")
     shown = f"{found[0]}/{found[1]}"

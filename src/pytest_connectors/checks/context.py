@@ -50,6 +50,7 @@ class CheckContext:
     prober: Prober = field(default_factory=lambda: Prober(DelegateContext(), 10.0))
     findings: list[Finding] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
+    deferred: str | None = None
 
     @property
     def expectations(self) -> Expectations:
@@ -62,3 +63,8 @@ class CheckContext:
 
     def note(self, **facts: Any) -> None:
         self.evidence.update(facts)
+
+    def defer_dependents(self, reason: str) -> None:
+        """This check passes, but the checks that depend on it must not run here (``reason``
+        is their skip reason, and they count as not checked)."""
+        self.deferred = reason

@@ -27,6 +27,16 @@ def check_definition(ctx: CheckContext) -> None:
             problem=error.problem,
             **evidence,
         )
+    for unknown in connector.unknown_fields:
+        where = f" (it belongs at {unknown.suggestion})" if unknown.suggestion else ""
+        ctx.warn(
+            "unknown-field",
+            f"{unknown.field_path} (line {unknown.line}): Harness does not know this key here"
+            f" and drops it{where}",
+            field_path=unknown.field_path,
+            line=unknown.line,
+            suggestion=unknown.suggestion,
+        )
     if not connector.supported and not connector.errors:
         ctx.note(live_checks=f"none yet for type {connector.type}: static checks only")
 

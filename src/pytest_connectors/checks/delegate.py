@@ -1,10 +1,24 @@
-"""``delegate``: selectors are set, match a connected delegate, and this host qualifies."""
+"""``delegate``: selectors are set, match a connected delegate, and this host qualifies.
+
+One job per delegate: a CI job running as one delegate (``--delegate``) checks the connectors
+that delegate would run. A connector whose selectors this host lacks belongs to another
+delegate: its ``delegate`` check passes (naming the delegates that qualify) and its network
+checks are not run here, so it counts as not fully checked in this job, never as failed. Only
+an inventory that positively shows no connected, healthy delegate carrying every selector makes
+``delegate-unavailable``. ``executeOnDelegate: false`` involves no delegate at all.
+"""
 
 from __future__ import annotations
 
 from ..results import Phase
 from . import Check
 from .context import CheckContext
+
+#: What a connector that connects through Harness Platform needs from its target.
+PLATFORM = (
+    "Harness Platform (executeOnDelegate: false): no delegate is involved; Harness connects from"
+    " its own platform addresses, which the target must allow"
+)
 
 
 def check_delegate(ctx: CheckContext) -> None:
@@ -14,6 +28,11 @@ def check_delegate(ctx: CheckContext) -> None:
     ctx.note(selectors=list(selectors), this_delegate=delegate.name or "(unknown)")
     if delegate.problems:
         ctx.note(delegate_problems=list(delegate.problems))
+    if not connector.execute_on_delegate:
+        ctx.note(connects_from=PLATFORM)
+        if selectors:
+            ctx.note(selectors_ignored="Harness ignores delegateSelectors in this mode")
+        return
     if not selectors:
         ctx.warn(
             "delegate-selector-missing",
@@ -33,7 +52,8 @@ def check_delegate(ctx: CheckContext) -> None:
                 problem="no delegate matches",
                 candidates=", ".join(d.name for d in inventory),
             )
-        elif not usable:
+            return
+        if not usable:
             states = ", ".join(
                 f"{d.name} ({'disconnected' if not d.connected else 'unhealthy'})" for d in matching
             )
@@ -43,6 +63,7 @@ def check_delegate(ctx: CheckContext) -> None:
                 problem="matching delegates are disconnected or unhealthy",
                 candidates=", ".join(d.name for d in matching),
             )
+            return
     else:
         ctx.note(inventory="no delegate inventory (pytestConnectors.delegates): not judged")
     if not delegate.identity_known:
@@ -50,17 +71,20 @@ def check_delegate(ctx: CheckContext) -> None:
             this_host="not checked: delegate identity unknown (use --delegate or DELEGATE_NAME)"
         )
         return
-    if not delegate.qualifies(selectors):
-        missing = sorted(wanted - delegate.selectors)
-        ctx.fail(
-            "delegate-unavailable",
-            f"this run's delegate '{delegate.name}' lacks the selectors {', '.join(missing)};"
-            " Harness would never run this connector here",
-            blocks=not ctx.options.any_delegate,
-            problem="this host does not qualify",
-            delegate=delegate.name,
-            missing=", ".join(missing),
-        )
+    if delegate.qualifies(selectors):
+        return
+    missing = ", ".join(sorted(wanted - delegate.selectors))
+    others = [d.name for d in usable if d.name.lower() != (delegate.name or "").lower()]
+    ctx.note(this_host=f"lacks the selectors {missing}", runs_on=others or "not listed")
+    if ctx.options.any_delegate:
+        ctx.note(any_delegate="--connectors-any-delegate: checked from this host anyway")
+        return
+    if others:
+        where = ", ".join(others)
+    else:
+        where = f"a delegate with the selectors {', '.join(selectors)}"
+        where += "" if inventory else " (no delegate inventory says which)"
+    ctx.defer_dependents(f"runs on {where}; this run is {delegate.name}")
 
 
 DELEGATE = Check("delegate", Phase.DEFINITION, check_delegate, description=__doc__ or "")

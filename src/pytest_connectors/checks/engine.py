@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..delegate import DelegateContext
@@ -18,13 +18,14 @@ from ..inventory import Inventory
 from ..model import Connector
 from ..probes.prober import Prober
 from ..probes.tls import Trust
-from ..results import CheckResult, Failure, Outcome, Skip
+from ..results import CheckResult, Failure, Outcome, Skip, SkipKind
 from ..secrets import SecretChain
 from ..settings import Settings
 from . import CheckRegistry, network
 from .context import CheckContext, CollectContext, RunOptions
 
 SKIPPED_BY_SETTINGS = "skipped by the connector's pytestConnectors settings"
+BLOCKED, NOT_CHECKED = SkipKind.BLOCKED, SkipKind.NOT_CHECKED
 
 
 class CheckCycle(Exception):
@@ -107,7 +108,8 @@ class CheckEngine:
             raise outcome
         return outcome
 
-    def _blocked(self, connector: Connector, name: str) -> str | None:
+    def _blocked(self, connector: Connector, name: str) -> CheckResult | None:
+        """The skip ``name`` inherits from its dependencies, if one of them stops it."""
         check = self.registry[name]
         collect = self.collect_context
         for dependency in check.needs:
@@ -120,11 +122,18 @@ class CheckEngine:
             result = self.result(connector, dependency)
             blocking = result.blocking
             if blocking is not None:
-                return f"blocked by {dependency} ({blocking.mode})"
-            if result.outcome is Outcome.SKIPPED and (result.skip_reason or "").startswith(
-                "blocked by"
-            ):
-                return result.skip_reason
+                reason = f"blocked by {dependency} ({blocking.mode})"
+                return CheckResult(name, Outcome.SKIPPED, skip_reason=reason, skip_kind=BLOCKED)
+            if result.outcome is Outcome.SKIPPED and result.skip_kind is BLOCKED:
+                return replace(result, check=name, evidence={}, duration_s=0.0)
+            if result.defer_dependents:
+                return CheckResult(
+                    name,
+                    Outcome.SKIPPED,
+                    skip_reason=result.defer_dependents,
+                    skip_kind=SkipKind.NOT_CHECKED,
+                    defer_dependents=result.defer_dependents,
+                )
         return None
 
     def context(self, connector: Connector) -> CheckContext:
@@ -145,22 +154,27 @@ class CheckEngine:
 
     def _evaluate(self, connector: Connector, name: str) -> CheckResult:
         if name in self.settings.expectations_for(connector.ref).skip:
-            # Not run at all, also not for the checks that depend on it (it does not block).
-            return CheckResult(name, Outcome.SKIPPED, skip_reason=SKIPPED_BY_SETTINGS)
-        blocked = self._blocked(connector, name)
-        if blocked:
-            return CheckResult(name, Outcome.SKIPPED, skip_reason=blocked)
+            # Not run at all, but the checks that depend on it still run (it does not block).
+            return CheckResult(
+                name, Outcome.SKIPPED, skip_reason=SKIPPED_BY_SETTINGS, skip_kind=NOT_CHECKED
+            )
+        inherited = self._blocked(connector, name)
+        if inherited is not None:
+            return inherited
         ctx = self._context(connector)
         started = time.perf_counter()
-        skip_reason: str | None = None
+        skip: Skip | None = None
         try:
             self.registry[name].run(ctx)
         except Failure as failure:
             ctx.findings.append(failure.finding)
-        except Skip as skip:
-            skip_reason = str(skip) or "nothing to check"
+        except Skip as raised:
+            skip = raised
         duration = time.perf_counter() - started
-        return finish(name, ctx.findings, ctx.evidence, duration, skip_reason)
+        result = finish(name, ctx.findings, ctx.evidence, duration, skip)
+        if ctx.deferred and result.outcome is not Outcome.FAILED:
+            return replace(result, defer_dependents=ctx.deferred)
+        return result
 
 
 def finish(
@@ -168,11 +182,12 @@ def finish(
     findings: list[Any],
     evidence: dict[str, Any],
     duration: float,
-    skip_reason: str | None = None,
+    skip: Skip | None = None,
 ) -> CheckResult:
     """Outcome from findings: an error fails, warnings alone warn, nothing passes."""
-    if skip_reason is not None and not findings:
-        return CheckResult(name, Outcome.SKIPPED, (), evidence, skip_reason, duration)
+    if skip is not None and not findings:
+        reason = str(skip) or "nothing to check"
+        return CheckResult(name, Outcome.SKIPPED, (), evidence, reason, duration, skip.kind)
     if any(f.severity.value == "error" for f in findings):
         outcome = Outcome.FAILED
     elif findings:

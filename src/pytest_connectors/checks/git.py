@@ -8,9 +8,9 @@ import base64
 
 from ..endpoints import parse_url
 from ..model import Connector, ScmSpec
-from ..results import Failure, Skip
+from ..results import Failure, NotApplicable
 from ..secrets import Secret
-from .api import call, secret_of
+from .api import NO_VALIDATION_REPO, call, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network
 
@@ -28,7 +28,7 @@ def _repository_url(spec: ScmSpec) -> str:
     assert spec.url
     if spec.connection_type == "Account":
         if not spec.validation_repo:
-            raise Skip("an Account connector without validationRepo names no repository")
+            raise NotApplicable(NO_VALIDATION_REPO)
         return spec.url.rstrip("/") + "/" + spec.validation_repo
     return spec.url
 

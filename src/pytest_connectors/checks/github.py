@@ -34,14 +34,16 @@ from ..endpoints import Endpoint, EndpointError, api_endpoint, parse_url
 from ..model import Connector, Credential, ScmSpec, SecretRef
 from ..probes.http import HttpResult
 from ..probes.prober import Prober
-from ..results import Failure, Skip
+from ..results import Failure, NotApplicable, Skip
 from ..secrets import Secret
 from .api import (
+    NO_VALIDATION_REPO,
     as_int,
     call,
     epoch_to_iso,
     json_object,
     judge_headroom,
+    names_no_repository,
     raise_if_server_error,
     secret_of,
 )
@@ -377,8 +379,10 @@ def check_auth(ctx: CheckContext) -> None:
         _check_app_auth(ctx, credential)
         return
     if _anonymous(ctx.connector):
-        raise Skip("anonymous access: no credential to authenticate; `permissions` checks the"
-                   " repository is public")  # fmt: skip
+        raise NotApplicable(
+            "anonymous access: no credential to authenticate; `permissions` checks the"
+            " repository is public"
+        )
     ref, _ = _token(ctx)
     result = _call(ctx, "/user")
     ctx.note(api=result.url, status=result.status)
@@ -463,6 +467,9 @@ def check_permissions(ctx: CheckContext) -> None:
             )
     repository = repository_path(ctx.connector)
     if repository is None:
+        spec = ctx.connector.spec
+        if isinstance(spec, ScmSpec) and names_no_repository(spec):
+            ctx.note(repository=f"not checked: {NO_VALIDATION_REPO}")
         return
     result = _call(ctx, f"/repos/{repository}")
     ctx.note(repository=repository, repository_status=result.status)

@@ -14,13 +14,15 @@ from urllib.parse import quote
 from ..endpoints import Endpoint, EndpointError, api_endpoint, parse_url
 from ..model import Connector, Credential, ScmSpec
 from ..probes.http import HttpResult
-from ..results import Failure, Skip
+from ..results import Failure, NotApplicable, Skip
 from .api import (
+    NO_VALIDATION_REPO,
     as_int,
     call,
     epoch_to_iso,
     json_object,
     judge_headroom,
+    names_no_repository,
     raise_if_server_error,
     secret_of,
 )
@@ -188,6 +190,9 @@ def check_permissions(ctx: CheckContext) -> None:
             )
     project = repository_path(ctx.connector)
     if project is None:
+        spec = ctx.connector.spec
+        if isinstance(spec, ScmSpec) and names_no_repository(spec):
+            ctx.note(project=f"not checked: {NO_VALIDATION_REPO}")
         return
     project = _without_instance_path(ctx, project)
     result = _call(ctx, f"/projects/{quote(project, safe='')}")
@@ -240,7 +245,7 @@ def check_rate_limit(ctx: CheckContext) -> None:
             raise Skip(
                 f"GitLab's RateLimit-Remaining is not a number: {headers['ratelimit-remaining']!r}"
             )
-        raise Skip("GitLab sent no RateLimit headers: rate limiting is off for this user")
+        raise NotApplicable("GitLab sent no RateLimit headers: rate limiting is off for this user")
     judge_headroom(
         ctx,
         remaining,

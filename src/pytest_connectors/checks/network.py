@@ -12,6 +12,11 @@ from .context import CheckContext, CollectContext
 from .shapes import pem_or_base64
 
 CA_FIELD = "caCertRef"
+#: Evidence of every network check of a connector that connects through Harness Platform.
+PLATFORM_EGRESS = (
+    "checked from this host; Harness itself connects from its platform addresses"
+    " (executeOnDelegate: false), which the target must allow"
+)
 #: What a check that talks to the connector's endpoints needs to have passed first.
 CONNECTED = ("definition", "expressions", "delegate", "secrets", "dns", "proxy", "tcp", "tls")
 
@@ -22,6 +27,8 @@ def applies_to_network(connector: Connector, collect: CollectContext) -> bool:
 
 def endpoints(ctx: CheckContext) -> list[Endpoint]:
     """The connector's endpoints; a malformed URL is this connector's incorrect-endpoint."""
+    if not ctx.connector.execute_on_delegate:
+        ctx.note(connects_from=PLATFORM_EGRESS)
     try:
         return endpoints_for(ctx.connector, ctx.expectations.provider)
     except EndpointError as exc:

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ..model import Connector
+from ..builtin_connectors import is_builtin_secret_manager
+from ..model import SECRET_MANAGER_TYPES, Connector
 from ..pipelines import pipeline_uses_by_connector
 from ..refs import Reference, Scope, ScopeId
 from ..results import Phase
@@ -31,6 +32,36 @@ def _syntax_fix(reference: Reference, holder: ScopeId) -> str | None:
     return None
 
 
+def _manager_problem(ctx: CheckContext, reference: Reference) -> str | None:
+    """Harness keeps some credentials in its built-in secret manager only; ``secret:``
+    documents say where each secret lives."""
+    connector = ctx.connector
+    target = reference.target(connector.scope)
+    kept = next(
+        (
+            s
+            for s in ctx.inventory.secrets
+            if s.identifier == reference.identifier and s.scope == target
+        ),
+        None,
+    )
+    if kept is None or is_builtin_secret_manager(kept.manager):
+        return None
+    where = f"kept in the secret manager '{kept.manager}' ({kept.file}:{kept.line})"
+    if connector.type in SECRET_MANAGER_TYPES:
+        return (
+            f"'{reference.raw}' is {where}, but a secret manager's own credentials must be kept"
+            " in Harness's built-in secret manager (harnessSecretManager)"
+        )
+    if not connector.execute_on_delegate:
+        return (
+            f"'{reference.raw}' is {where}, but a connector that connects through Harness"
+            " Platform (executeOnDelegate: false) can only use secrets of Harness's built-in"
+            " secret manager"
+        )
+    return None
+
+
 def check_references(ctx: CheckContext) -> None:
     connector = ctx.connector
     holder = connector.scope
@@ -38,6 +69,17 @@ def check_references(ctx: CheckContext) -> None:
     for secret_ref in connector.secret_refs:
         reference = secret_ref.reference
         where = f"{secret_ref.field_path} (line {secret_ref.line})"
+        invalid = reference.identifier_problem(secret=True) or (
+            None if reference.problem else _manager_problem(ctx, reference)
+        )
+        if invalid:
+            ctx.fail(
+                "definition-invalid",
+                f"{where}: {invalid}",
+                field_path=secret_ref.field_path,
+                problem=invalid,
+            )
+            continue
         problem = reference.problem or reference.scope_problem(holder)
         documented_hint = _secret_scope_hint(ctx, reference)
         hint, owner_scope = documented_hint or (None, None)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..model import Connector, SecretKind, SecretRef
-from ..results import Phase
+from ..results import Phase, Skip
 from ..secrets import Secret, SecretNotFound, env_var_name
 from . import Check
 from .context import CheckContext, CollectContext
@@ -91,7 +91,17 @@ def _check_expiry(ctx: CheckContext, secret_ref: SecretRef, expires_at: str) -> 
         )
 
 
+#: Why the secrets check does not run in a static run without any secret source (PR lint).
+NO_SOURCE = (
+    "not checked: no secret source (--connectors-offline without a secrets file,"
+    " CONNECTOR_SECRET_* variables or a resolve hook); the references check still judges"
+    " every reference's syntax and scope"
+)
+
+
 def check_secrets(ctx: CheckContext) -> None:
+    if ctx.options.offline and not ctx.secrets.has_source:
+        raise Skip(NO_SOURCE)
     resolved: dict[str, str] = {}
     deferred: list[str] = []
     for secret_ref in ctx.connector.secret_refs:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Connector, SecretDefinition, VaultSpec
 from ..refs import Reference
-from ..results import Failure, Outcome, Skip
+from ..results import Failure, Outcome, Skip, SkipKind
 from ..secrets import SecretAddress, SecretDeferred, SecretManagerDown, SecretSourceError
 from .engine import CheckCycle
 
@@ -36,6 +36,11 @@ class VaultSecretSource:
     def __init__(self, engine: CheckEngine) -> None:
         self.engine = engine
         self._definitions: dict[tuple[Any, str], SecretDefinition] | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Offline, no secret manager is read."""
+        return not self.engine.options.offline
 
     # -- which secrets are ours ----------------------------------------------------------------
 
@@ -214,9 +219,7 @@ def _value_at(data: Any, key: str) -> tuple[bool, Any]:
 
 
 def _blocked(result: Any) -> bool:
-    return bool(
-        result.outcome is Outcome.SKIPPED and (result.skip_reason or "").startswith("blocked by")
-    )
+    return bool(result.outcome is Outcome.SKIPPED and result.skip_kind is SkipKind.BLOCKED)
 
 
 def _vault_url(connector: Connector) -> str:

@@ -22,7 +22,48 @@ if TYPE_CHECKING:
     from ..options import ConnectorOptions
 
 REPORT_VERSION = 1
-_STATUS_WORD = {"passed": "ok", "failed": "FAILED", "warning": "warning", "skipped": "skipped"}
+_STATUS_WORD = {
+    "passed": "ok",
+    "failed": "FAILED",
+    "warning": "warning",
+    "incomplete": "incomplete",
+}
+_MARKUP = {"failed": {"red": True}, "warning": {"yellow": True}, "incomplete": {"yellow": True}}
+
+
+def count_statuses(records: RunRecords) -> dict[str, int]:
+    """The report's ``summary``: connectors by status, and how many had no check run at all."""
+    summary = {
+        "connectors": len(records.connectors),
+        "passed": 0,
+        "failed": 0,
+        "warnings": 0,
+        "incomplete": 0,
+        "skipped": 0,
+        "fully_checked": 0,
+    }
+    for record in records.connectors:
+        summary["warnings" if record.status == "warning" else record.status] += 1
+        if record.status == "incomplete" and record.nothing_ran:
+            summary["skipped"] += 1
+        if record.status in ("passed", "warning"):
+            summary["fully_checked"] += 1
+    return summary
+
+
+def summary_line(records: RunRecords) -> str:
+    counts = count_statuses(records)
+    total = counts["connectors"]
+    parts = [
+        f"{counts['passed']} passed",
+        f"{counts['warnings']} with warnings",
+        f"{counts['failed']} failed",
+        f"{counts['incomplete']} incomplete",
+    ]
+    return (
+        f"{total} connectors: {', '.join(parts)};"
+        f" {counts['fully_checked']} of {total} fully checked"
+    )
 
 
 def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
@@ -36,11 +77,20 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
         modes = ", ".join(record.failure_modes)
         kind = record.info["type"] or "unreadable"
         where = f"{record.info['file']}:{record.info['line']}"
-        line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<8} {where}  {modes}".rstrip()
-        markup = {"red": True} if record.status == "failed" else {}
-        if record.status == "warning":
-            markup = {"yellow": True}
-        reporter.write_line(MASKER.scrub(line), **markup)
+        line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<10} {where}  {modes}".rstrip()
+        reporter.write_line(MASKER.scrub(line), **_MARKUP.get(record.status, {}))
+    incomplete = [r for r in records.connectors if r.status == "incomplete"]
+    if incomplete:
+        title = "connectors not fully checked" + (
+            "" if strict else " (failing: --connectors-strict)"
+        )
+        reporter.write_sep("-", title)
+        for record in incomplete:
+            for name, reason in record.gaps:
+                reporter.write_line(
+                    MASKER.scrub(f"{record.info['ref']}[{name}] not checked: {reason}"),
+                    yellow=True,
+                )
     warnings = records.warnings()
     if warnings:
         title = (
@@ -59,19 +109,16 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
                         ),
                         yellow=True,
                     )
+    if records.connectors:
+        reporter.write_sep("-", MASKER.scrub(summary_line(records)), bold=True)
 
 
 def build_report(records: RunRecords, delegate: dict[str, Any]) -> dict[str, Any]:
-    connectors = records.connectors
-    summary = {"connectors": len(connectors), "passed": 0, "failed": 0, "warnings": 0, "skipped": 0}
-    for record in connectors:
-        key = {"passed": "passed", "failed": "failed", "warning": "warnings", "skipped": "skipped"}
-        summary[key[record.status]] += 1
     report = {
         "version": REPORT_VERSION,
         "delegate": delegate,
-        "summary": summary,
-        "connectors": [r.as_json() for r in connectors],
+        "summary": count_statuses(records),
+        "connectors": [r.as_json() for r in records.connectors],
         "pipelines": [r.as_json() for r in records.pipelines],
     }
     return dict(MASKER.scrub_data(report))
@@ -80,11 +127,11 @@ def build_report(records: RunRecords, delegate: dict[str, Any]) -> dict[str, Any
 def render_markdown(records: RunRecords) -> str:
     connectors = records.connectors
     failed = [r for r in connectors if r.status == "failed"]
+    incomplete = [r for r in connectors if r.status == "incomplete"]
     lines = [
         "## Connector health",
         "",
-        f"{len(connectors)} connectors: {len(connectors) - len(failed)} without errors,"
-        f" {len(failed)} failing.",
+        summary_line(records) + "." if connectors else "No connectors.",
         "",
         "| connector | type | status | failure modes | file |",
         "|---|---|---|---|---|",
@@ -107,6 +154,12 @@ def render_markdown(records: RunRecords) -> str:
             mode = catalogue.get(check["failure_mode"])
             lines.append(f"- **{check['name']}**: [`{mode.id}`]({mode.anchor}) {check['message']}")
             lines.extend(f"  {n}. {step}" for n, step in enumerate(check["remediation"], 1))
+    if incomplete:
+        lines += ["", "### Not fully checked", ""]
+        for record in incomplete:
+            lines.extend(
+                f"- `{record.info['ref']}` **{check}**: {reason}" for check, reason in record.gaps
+            )
     return MASKER.scrub("\n".join(lines) + "\n")
 
 

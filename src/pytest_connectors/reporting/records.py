@@ -15,7 +15,7 @@ from .. import catalogue
 from ..inventory import SettingsEntry
 from ..masking import MASKER
 from ..model import BrokenDocument, Connector, PipelineDocument
-from ..results import CheckResult, Finding, Outcome
+from ..results import CheckResult, Finding, Outcome, SkipKind
 from .remediation import evidence_details
 
 Subject = Connector | BrokenDocument | PipelineDocument | SettingsEntry
@@ -139,7 +139,14 @@ def check_payload(
             for f in result.findings
         ],
     }
+    if result.outcome is Outcome.SKIPPED:
+        payload["skip_reason"] = result.skip_reason or ""
+        payload["skip_kind"] = (result.skip_kind or SkipKind.NOT_CHECKED).value
     return dict(MASKER.scrub_data(payload))
+
+
+#: Why a collected check has no result: pytest did not run its item.
+NOT_RUN = "not run in this session (deselected, or the run stopped before it)"
 
 
 @dataclass
@@ -148,15 +155,38 @@ class SubjectRecord:
     checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def gaps(self) -> list[tuple[str, str]]:
+        """(check, reason) for every check that applies to the connector and was not checked.
+
+        Checks skipped because a dependency failed are not gaps: the failure is reported.
+        """
+        found = [
+            (c["name"], c.get("skip_reason") or "")
+            for c in self.checks
+            if c["outcome"] == "skipped" and c.get("skip_kind", "not-checked") == "not-checked"
+        ]
+        reported = {c["name"] for c in self.checks}
+        expected = self.info.get("expected_checks", ())
+        found += [(name, NOT_RUN) for name in expected if name not in reported]
+        found += [(g["check"], g["reason"]) for g in self.info.get("coverage_gaps", ())]
+        return found
+
+    @property
     def status(self) -> str:
+        """failed > incomplete > warning > passed: ``passed`` and ``warning`` both vouch that
+        every check that applies ran; ``incomplete`` says something could not be checked."""
         outcomes = {c["outcome"] for c in self.checks}
         if "failed" in outcomes:
             return "failed"
+        if self.gaps:
+            return "incomplete"
         if "warning" in outcomes:
             return "warning"
-        if outcomes and outcomes <= {"skipped"}:
-            return "skipped"
         return "passed"
+
+    @property
+    def nothing_ran(self) -> bool:
+        return all(c["outcome"] == "skipped" for c in self.checks)
 
     @property
     def failure_modes(self) -> list[str]:
@@ -164,8 +194,12 @@ class SubjectRecord:
         return list(dict.fromkeys(modes))
 
     def as_json(self) -> dict[str, Any]:
-        info = {k: v for k, v in self.info.items() if k not in ("kind", "selectors", "secret_refs")}
-        return {**info, "status": self.status, "checks": self.checks}
+        hidden = ("kind", "selectors", "secret_refs", "expected_checks", "coverage_gaps", "node")
+        info = {k: v for k, v in self.info.items() if k not in hidden}
+        data = {**info, "status": self.status, "checks": self.checks}
+        if self.info.get("kind") == "connector":
+            data["not_checked"] = [{"check": c, "reason": r} for c, r in self.gaps]
+        return data
 
 
 @dataclass

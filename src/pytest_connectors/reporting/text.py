@@ -45,3 +45,16 @@ def render_failure(info: Mapping[str, Any], check: Mapping[str, Any]) -> str:
     lines.append(f"Docs: {mode.anchor}")
     lines.append(f"At: {info['file']}:{info['line']}")
     return MASKER.scrub("\n".join(lines))
+
+
+def render_not_checked(info: Mapping[str, Any], check: Mapping[str, Any]) -> str:
+    """What ``--connectors-strict`` shows for a check that could not run here."""
+    lines = [
+        f"[not checked] {info['ref']} ({info['type']}): the {check['name']} check did not run",
+        f"Reason: {check.get('skip_reason') or 'not given'}",
+        "--connectors-strict fails a connector that is not fully checked; run where this check"
+        " can run (the named extra installed, the secrets at hand, as the connector's delegate),"
+        " or drop --connectors-strict.",
+        f"At: {info['file']}:{info['line']}",
+    ]
+    return MASKER.scrub("\n".join(lines))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..model import (
     HARNESS_TYPES,
+    MANAGER_EXECUTABLE_TYPES,
     BrokenDocument,
     Connector,
     ConnectorSpec,
@@ -23,6 +24,7 @@ from ..model import (
 from ..refs import IDENTIFIER_RE, RESERVED_IDENTIFIERS, Reference, ScopeId, is_expression
 from ..yamlload import YamlMap, YamlSeq
 from . import aws, azure, docker, gcp, kubernetes, scm, vault
+from .known_keys import unknown_fields
 from .reader import Findings, SpecReader, did_you_mean
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_\-. /]{1,128}$")
@@ -70,6 +72,13 @@ def read_scope(reader: SpecReader) -> ScopeId:
     project = reader.text("projectIdentifier")
     if project and not org:
         reader.error("orgIdentifier", "a project-level entity needs 'orgIdentifier' too")
+    for key, value in (("orgIdentifier", org), ("projectIdentifier", project)):
+        if value and not is_expression(value) and not IDENTIFIER_RE.match(value):
+            reader.error(
+                key,
+                f"{key} '{value}' breaks Harness's identifier rule: up to 128 letters, digits,"
+                " '_' or '$', not starting with a digit or '$'",
+            )
     return ScopeId(org, project)
 
 
@@ -112,8 +121,11 @@ def build_connector(body: Any, file: str, doc_index: int, line: int) -> Connecto
     spec_reader = top.sub("spec", required=True)
     spec: ConnectorSpec = GenericSpec()
     selectors: tuple[str, ...] = ()
+    execute_on_delegate = True
     if spec_reader is not None:
         selectors = spec_reader.strings("delegateSelectors")
+        if connector_type in MANAGER_EXECUTABLE_TYPES:
+            execute_on_delegate = spec_reader.boolean("executeOnDelegate", default=True)
         builder = BUILDERS.get(connector_type)
         if builder is not None:
             spec = builder(spec_reader)
@@ -145,6 +157,8 @@ def build_connector(body: Any, file: str, doc_index: int, line: int) -> Connecto
         tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
         description=str(body.get("description") or ""),
         identifier_line=body.line_of("identifier"),
+        execute_on_delegate=execute_on_delegate,
+        unknown_fields=tuple(unknown_fields(connector_type, body)),
     )
 
 

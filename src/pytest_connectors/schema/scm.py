@@ -111,7 +111,10 @@ def _read_api_access(
     spec = api.sub("spec", required=kind is not None)
     if kind is None or spec is None:
         return None, None
-    api_url = spec.url("apiUrl", required=False) if connector_type == "Gitlab" else None
+    # Only GitLab's Token variant carries apiUrl (GitlabTokenSpecDTO); with OAuth Harness drops
+    # it and derives the API from the URL (the unknown-field check says so).
+    with_url = connector_type == "Gitlab" and kind == "Token"
+    api_url = spec.url("apiUrl", required=False) if with_url else None
     credential = _read_variant(spec, kind, variants[kind])
     if connector_type == "Bitbucket" and kind == "UsernameToken":
         _check_username_forms(reader, spec)
@@ -162,11 +165,8 @@ def build_hosted_scm(reader: SpecReader, connector_type: str) -> ScmSpec:
     protocol, auth = _read_auth(reader, connector_type)
     _check_url_shape(reader, url, protocol)
     api_access, api_url = _read_api_access(reader, connector_type)
-    if connection_type == "Account" and validation_repo is None and url and "<+" not in url:
-        reader.error(
-            "validationRepo",
-            "an Account connector needs 'validationRepo': Harness tests the connection against it",
-        )
+    # validationRepo is optional (no constraint in the DTOs): without it Harness's connection
+    # test skips the repository and tests the API credentials only.
     return ScmSpec(url, connection_type, validation_repo, protocol, auth, api_access, api_url)
 
 
@@ -187,9 +187,4 @@ def build_git(reader: SpecReader) -> ScmSpec:
     elif inner is not None and protocol == "Ssh":
         auth = inner.credential("Ssh", refs=_SSH)
     _check_url_shape(reader, url, protocol)
-    if connection_type == "Account" and validation_repo is None and url and "<+" not in url:
-        reader.error(
-            "validationRepo",
-            "an Account connector needs 'validationRepo': Harness tests the connection against it",
-        )
     return ScmSpec(url, connection_type, validation_repo, protocol, auth)
