@@ -541,7 +541,7 @@ def test_enum_typo_names_field_line_and_suggestion(build: Build) -> None:
         """,
     )
     assert _errors(connector) == [
-        ("spec.type", 6, "'account' is not one of Account, Repo", "Account"),
+        ("spec.type", 6, "'account' is not one of Account, Repo, Project", "Account"),
         ("spec.authentication.type", 10, "'http' is not one of Http, Ssh", "Http"),
     ]
 

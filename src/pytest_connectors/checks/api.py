@@ -25,7 +25,7 @@ NO_VALIDATION_REPO = (
 
 def names_no_repository(spec: ScmSpec) -> bool:
     """An Account connector without ``validationRepo``: valid, with no repository to try."""
-    return spec.connection_type == "Account" and not spec.validation_repo
+    return spec.connection_type in ("Account", "Project") and not spec.validation_repo
 
 
 def secret_of(

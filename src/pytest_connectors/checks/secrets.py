@@ -34,7 +34,8 @@ def _resolve(ctx: CheckContext, secret_ref: SecretRef, deferred: list[str]) -> S
                 **down.evidence,
             )
         elif missing.deferred:
-            deferred.append(reference.raw)  # kept in a secret manager: read only online
+            # kept in a secret manager this run does not read (offline, or another delegate's)
+            deferred.append(f"{reference.raw} ({missing.problems[0]})")
         else:
             facts: dict[str, Any] = {}
             for problem in missing.problems:
@@ -131,7 +132,9 @@ def check_secrets(ctx: CheckContext) -> None:
             _check_expiry(ctx, secret_ref, str(facts["expires_at"]))
     ctx.note(resolved_from=resolved)
     if deferred:
-        ctx.note(not_read_offline=deferred)
+        ctx.note(not_read_here=deferred)
+        if not ctx.options.offline and not ctx.findings:
+            raise Skip(f"not checked here: {'; '.join(deferred)}")
 
 
 def _has_secret_refs(connector: Connector, collect: CollectContext) -> bool:

@@ -112,6 +112,13 @@ class VaultSecretSource:
                 manager=manager.ref, vault_problem="circular secret reference",
             ) from None  # fmt: skip
         url = _vault_url(manager)
+        if result.defer_dependents:
+            # The manager is another delegate's connector: only that delegate reaches it.
+            raise SecretDeferred(
+                f"Vault connector {manager.ref} is not read from this delegate:"
+                f" {result.defer_dependents}",
+                manager=manager.ref,
+            )
         if check == "health" and (result.blocking is not None or _blocked(result)):
             mode = result.blocking.mode if result.blocking is not None else None
             if mode == "secret-manager-unhealthy" and result.blocking is not None:

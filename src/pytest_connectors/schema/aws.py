@@ -24,7 +24,8 @@ def _role_arn(reader: SpecReader, key: str) -> str | None:
 
 def build(reader: SpecReader) -> AwsSpec:
     envelope = read_credential_envelope(
-        reader, ("ManualConfig", "InheritFromDelegate", "Irsa", "OidcAuthentication")
+        reader,
+        ("ManualConfig", "InheritFromDelegate", "Irsa", "OidcAuthentication", "CredentialBroker"),
     )
     credential: Credential | None = None
     if envelope.type in ("InheritFromDelegate", "Irsa"):
@@ -38,6 +39,14 @@ def build(reader: SpecReader) -> AwsSpec:
     elif envelope.spec is not None and envelope.type == "OidcAuthentication":
         arn = _role_arn(envelope.spec, "iamRoleArn")
         credential = Credential("OidcAuthentication", {"iamRoleArn": arn} if arn else {})
+    elif envelope.spec is not None and envelope.type == "CredentialBroker":
+        # Harness's 2026 connector schema (AwsCredentialBrokerSpec): a broker service hands out
+        # the credentials; loaded, not checked live.
+        broker = envelope.spec.credential(
+            "CredentialBroker", refs=(("signedSecretRef", SecretKind.TEXT, False),)
+        )
+        url = envelope.spec.url("url", required=False)
+        credential = Credential("CredentialBroker", {"url": url} if url else {}, broker.refs)
     region = role_arn = external_id = None
     if envelope.credential is not None:
         region = envelope.credential.text("region")

@@ -10,6 +10,8 @@ from .inherit import read_credential_envelope
 from .reader import SpecReader
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+#: Entra ID also takes a tenant by one of its domain names (contoso.onmicrosoft.com).
+_TENANT_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
 
 
 def _guid(reader: SpecReader, key: str, *, required: bool = True) -> str | None:
@@ -59,7 +61,14 @@ def build(reader: SpecReader) -> AzureSpec:
     if envelope.type == "InheritFromDelegate":
         return AzureSpec(envelope.type, None, None, _read_managed_identity(spec), environment)
     application_id = _guid(spec, "applicationId")
-    tenant_id = _guid(spec, "tenantId")
+    tenant_id = spec.text("tenantId", required=True)
+    known_form = bool(tenant_id and (_GUID.match(tenant_id) or _TENANT_DOMAIN.match(tenant_id)))
+    if tenant_id and not is_expression(tenant_id) and not known_form:
+        spec.error(
+            "tenantId",
+            f"'{tenant_id}' is neither a tenant id (a GUID) nor one of the tenant's domain"
+            " names (e.g. contoso.onmicrosoft.com)",
+        )
     if envelope.type == "OidcAuthentication":
         audience = spec.text("audience") or "api://AzureADTokenExchange"
         auth: Credential | None = Credential("OidcAuthentication", {"audience": audience})

@@ -14,6 +14,9 @@ def build(reader: SpecReader) -> DockerRegistrySpec:
     if auth_reader is not None:
         kind = auth_reader.enum("type", ("UsernamePassword", "Anonymous"))
         if kind == "Anonymous":
+            # DockerAuthenticationDTODeserializer refuses any spec that is not null
+            if auth_reader.data.get("spec") is not None:
+                auth_reader.error("spec", "Anonymous authentication takes no 'spec'")
             auth = Credential(kind)
         elif kind == "UsernamePassword":
             spec = auth_reader.sub("spec", required=True)

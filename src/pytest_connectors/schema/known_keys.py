@@ -283,6 +283,10 @@ def _paths(node: Node, prefix: str) -> Iterator[tuple[str, str]]:
 def _belongs(key: str, layout: Node, at: str) -> str | None:
     """Where ``key`` is known in the connector's layout (other than ``at``), if in one or two
     places: more would be guessing."""
+    spec = layout.get("spec")
+    if at == "spec.spec" and isinstance(spec, Mapping) and "apiAccess" in spec:
+        # an apiAccess (or authentication) block whose spec slid one level out
+        return "spec.apiAccess.spec or spec.authentication.spec"
     if key in RENAMED:
         return f"{at.rsplit('.', 1)[0]}.{RENAMED[key]}" if "." in at else RENAMED[key]
     found = sorted({path for name, path in _paths(layout, "") if name == key and path != at})

@@ -65,10 +65,12 @@ _API_VARIANTS: dict[str, dict[str, _Shape]] = {
     "AzureRepo": {"Token": {"refs": (("tokenRef", _T, _R),)}},
 }
 
+#: GitConnectionType (Account, Repo, Project; the UI offers Account and Repo); AzureRepo has no
+#: Account.
 _CONNECTION_TYPES = {
-    "Github": ("Account", "Repo"),
-    "Gitlab": ("Account", "Repo"),
-    "Bitbucket": ("Account", "Repo"),
+    "Github": ("Account", "Repo", "Project"),
+    "Gitlab": ("Account", "Repo", "Project"),
+    "Bitbucket": ("Account", "Repo", "Project"),
     "AzureRepo": ("Project", "Repo"),
 }
 
@@ -172,7 +174,7 @@ def build_hosted_scm(reader: SpecReader, connector_type: str) -> ScmSpec:
 
 def build_git(reader: SpecReader) -> ScmSpec:
     """Generic Git: connection and auth type sit directly in the spec."""
-    connection_type = reader.enum("connectionType", ("Account", "Repo"))
+    connection_type = reader.enum("connectionType", ("Account", "Repo", "Project"))
     url = reader.text("url", required=True)
     validation_repo = reader.text("validationRepo")
     protocol = reader.enum("type", ("Http", "Ssh"))
