@@ -508,6 +508,12 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
                     requires=("field_path", "suggestion"),
                 ),
                 Step(
+                    "`{field_path}` belongs to another variant ({problem}): check the `type` "
+                    "next to it in {file}, and either change the type or use the keys of the "
+                    "type you chose.",
+                    requires=("field_path", "problem"),
+                ),
+                Step(
                     "If `{field_path}` is a typo or left over from another connector type, "
                     "delete it from {file}; if it is meant to configure something, find the key "
                     "Harness uses for that in the `{type}` connector YAML reference.",

@@ -8,7 +8,6 @@ autouse fixtures. Node ids are ``<file>::<ref>[<check>]``.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -226,16 +225,25 @@ class ConnectorFile(pytest.File):
         registry = build_registry(self.config)
         collect: CollectContext = self.config.stash[COLLECT_KEY]
         xdist = self.config.pluginmanager.hasplugin("xdist")
-        seen: Counter[str] = Counter()
-        for entry in inventory.entries.get(self.path.resolve(), []):
-            if isinstance(entry, SettingsEntry) and not entry.document.errors:
-                continue
-            info = subject_info(entry)
+        entries = [
+            entry
+            for entry in inventory.entries.get(self.path.resolve(), [])
+            if not (isinstance(entry, SettingsEntry) and not entry.document.errors)
+        ]
+        infos = [subject_info(entry) for entry in entries]
+        taken = {str(info["ref"]) for info in infos}
+        seen: set[str] = set()
+        for entry, info in zip(entries, infos, strict=True):
             # Two documents of one file with the same name (a duplicate identifier) still get
-            # distinct, deterministic node ids: the second is "<ref>-2", in file order.
-            seen[info["ref"]] += 1
-            if seen[info["ref"]] > 1:
-                info["node"] = f"{info['ref']}-{seen[info['ref']]}"
+            # distinct node ids, the same on every worker: the second is "<ref>-2" (or the
+            # next number no other document of the file is called).
+            if info["ref"] in seen:
+                number = 2
+                while f"{info['ref']}-{number}" in taken:
+                    number += 1
+                info["node"] = f"{info['ref']}-{number}"
+                taken.add(info["node"])
+            seen.add(info["ref"])
             if isinstance(entry, Connector):
                 yield from self._connector_items(entry, info, registry, collect, xdist)
             elif isinstance(entry, PipelineDocument):

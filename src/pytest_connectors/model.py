@@ -158,6 +158,8 @@ class UnknownField:
     field_path: str
     line: int
     suggestion: str | None = None
+    #: Why it is unknown when it is known at this very place for other variants.
+    note: str | None = None
 
 
 @dataclass(frozen=True)

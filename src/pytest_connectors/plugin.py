@@ -265,6 +265,10 @@ class ConnectorsRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # the xdist controller writes the reports from every worker's results
+        incomplete = any(r.status == "incomplete" for r in self.records.connectors)
+        if self.options.run.strict and incomplete and session.exitstatus == pytest.ExitCode.OK:
+            # gaps with no item of their own (a type without live checks) fail the run here
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         delegate = self.delegate_seen or _delegate_summary(self.config)
         outputs.write_outputs(self.config, self.options, self.records, delegate)
 

@@ -94,6 +94,8 @@ class CheckResult:
     #: Set on a result whose dependents must not run here, with the reason they show (e.g. the
     #: ``delegate`` check of a connector that belongs to another delegate).
     defer_dependents: str | None = None
+    #: For a check skipped because a dependency failed: the failure mode that blocked it.
+    blocked_by: str | None = None
 
     @property
     def not_checked(self) -> bool:

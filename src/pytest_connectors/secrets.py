@@ -198,7 +198,8 @@ class EnvironmentSource:
 
     @property
     def configured(self) -> bool:
-        return any(key.startswith(ENV_PREFIX) for key in self.environ)
+        # an empty variable is no source: CI on a fork expands `${{ secrets.X }}` to ""
+        return any(key.startswith(ENV_PREFIX) and value for key, value in self.environ.items())
 
     def describe(self, address: SecretAddress) -> str:
         return f"environment variable {env_var_name(address)}"

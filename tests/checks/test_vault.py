@@ -414,6 +414,50 @@ def test_offline_does_not_read_vault(
     assert "auth" not in run.checks("reg")
 
 
+def test_a_vault_whose_login_cannot_be_made_here_leaves_its_secrets_unread(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """A Vault connector whose login needs the delegate's own identity (AWS IAM) cannot be
+    read from here: the connectors whose secrets it keeps are incomplete, not failed with
+    secret-not-found (issue 8: "not checked" is not "broken")."""
+    url, _ = _registry_with_vault_password(sb, bao, "pw-value-never-read")
+    iam = "useAwsIam: true\nvaultAwsIamRole: harness\nawsRegion: us-east-1\n"
+    run = run_connectors(
+        vault_connector("iam_vault", bao.url, token_ref=None, extra=iam),
+        secret_doc("reg_pw", "iam_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+    )
+    secrets = run.check("reg", "secrets")
+    assert (secrets["outcome"], secrets["skip_kind"]) == ("skipped", "not-checked")
+    assert "not read here" in secrets["skip_reason"]
+    assert "delegate's own AWS identity" in secrets["skip_reason"]
+    assert run.connector("reg")["status"] == "incomplete"
+    assert "secret-not-found" not in run.text
+
+
+def test_another_delegates_vault_is_not_read_from_this_one(
+    sb: Sandbox, bao: OpenBao, run_connectors: RunConnectors
+) -> None:
+    """One job per delegate: the Vault connector runs on vault-dmz; this run is ci-1. The
+    registry (any delegate) keeps its password in that Vault, so this job does not read it."""
+    url, token = _registry_with_vault_password(sb, bao, "pw-value-never-read")
+    vault = vault_connector("dmz_vault", bao.url).replace("[demo]", "[vault-dmz]")
+    run = run_connectors(
+        vault,
+        secret_doc("reg_pw", "dmz_vault", "ci/registry#password"),
+        registry_connector("reg", url),
+        secrets={"account.vault_token": token},
+        args=["--delegate", "ci-1", "--delegate-tags", "demo"],
+    )
+    health = run.check("dmz_vault", "health")
+    assert (health["outcome"], health["skip_kind"]) == ("skipped", "not-checked")
+    assert health["skip_reason"].startswith("runs on a delegate with the selectors vault-dmz")
+    secrets = run.check("reg", "secrets")
+    assert (secrets["outcome"], secrets["skip_kind"]) == ("skipped", "not-checked")
+    assert "not read from this delegate" in secrets["skip_reason"]
+    assert run.result.ret == 0
+
+
 def test_a_vault_token_kept_in_the_same_vault_is_named(
     bao: OpenBao, run_connectors: RunConnectors
 ) -> None:

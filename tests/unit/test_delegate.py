@@ -468,3 +468,41 @@ def test_proxy_credentials_are_quoted_in_the_url_and_plain_for_basic_auth() -> N
     assert proxy.url == "http://proxy.corp:3128"
     bare = ProxyConfig("http", "proxy.corp", 3128)
     assert (bare.url_with_credentials(), bare.basic_credentials()) == (bare.url, None)
+
+
+def test_this_delegate_unlisted_in_the_inventory_but_qualifying_may_run_it(
+    delegate_check: Callable[..., list[tuple[str, str]]],
+) -> None:
+    """The inventory shows no other delegate, but this run is a delegate that carries every
+    selector: not unavailable (the inventory is older than this delegate)."""
+    me = DelegateContext(name="new-1", tags=("z",))
+    other = DelegateEntry("d1", ("a",))
+    deferred: list[str] = []
+    assert delegate_check("[z]", me, inventory=(other,), deferred=deferred) == []
+    assert deferred == []
+
+
+def test_this_delegate_listed_as_disconnected_leaves_it_to_the_connected_ones(
+    delegate_check: Callable[..., list[tuple[str, str]]],
+) -> None:
+    """Harness routes to connected delegates only: a run as a delegate the inventory lists as
+    disconnected checks nothing a connected delegate with the selectors would run."""
+    me = DelegateContext(name="d1", tags=("a",))
+    inventory = (DelegateEntry("d1", ("a",), connected=False), DelegateEntry("d5", ("a",)))
+    deferred: list[str] = []
+    assert delegate_check("[a]", me, inventory=inventory, deferred=deferred) == []
+    assert deferred == ["runs on d5; this run is d1 (disconnected in the inventory)"]
+
+
+def test_any_delegate_runs_even_an_unavailable_connector(
+    delegate_check: Callable[..., list[tuple[str, str]]],
+) -> None:
+    """--connectors-any-delegate still runs everything: delegate-unavailable is reported but
+    does not block the network checks."""
+    down = DelegateEntry("down", ("z",), connected=False)
+    blocks: list[bool] = []
+    ((mode, _),) = delegate_check("[z]", inventory=(down,), blocks=blocks)
+    assert (mode, blocks) == ("delegate-unavailable", [True])
+    blocks.clear()
+    ((mode, _),) = delegate_check("[z]", inventory=(down,), any_delegate=True, blocks=blocks)
+    assert (mode, blocks) == ("delegate-unavailable", [False])

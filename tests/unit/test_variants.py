@@ -329,3 +329,52 @@ def test_a_key_harness_drops_is_named_with_where_it_belongs(
     assert isinstance(connector, Connector)
     found = [(u.field_path, u.suggestion) for u in connector.unknown_fields]
     assert found == [(field_path, suggestion)]
+
+
+def test_a_key_of_another_variant_is_named_as_such(build: Build) -> None:
+    """``tokenRef`` is read under ``UsernameToken``, not under ``UsernamePassword``
+    (GithubUsernamePasswordDTO): the warning says which variants read it, and suggests no
+    other place."""
+    body = _http(
+        "UsernamePassword", "{username: bot, passwordRef: account.pw, tokenRef: account.t}"
+    )
+    connector = build(_document("Github", body))
+    assert isinstance(connector, Connector)
+    (unknown,) = connector.unknown_fields
+    assert unknown.field_path == "spec.authentication.spec.spec.tokenRef"
+    assert unknown.suggestion is None
+    assert unknown.note is not None and "UsernameToken" in unknown.note
+
+
+@pytest.mark.parametrize(
+    ("connector_type", "body", "expected"),
+    [
+        # the Go SDK writes both spellings; the right one is there: nothing is lost
+        ("Vault", _VAULT + "authToken: account.t\nreadOnly: true\nisReadOnly: true", []),
+        # a misspelling is looked up where its right spelling lives in this type's layout
+        ("Github", _TOKEN_AUTH + "\ndelegateSelector: [a]",
+         [("spec.delegateSelector", "spec.delegateSelectors")]),
+        ("Github", _TOKEN_AUTH + "\nauthTokenRef: account.t", [("spec.authTokenRef", None)]),
+        # a refused InheritFromDelegate spec is definition-invalid; only a key that belongs
+        # elsewhere is named on top of that
+        ("K8sCluster", "credential: {type: InheritFromDelegate, spec: {masterUrl: 'https://k'}}\n"
+         "delegateSelectors: [k8s]", []),
+    ],
+)  # fmt: skip
+def test_no_noise_and_no_wrong_place(
+    build: Build, connector_type: str, body: str, expected: list[tuple[str, str | None]]
+) -> None:
+    connector = build(_document(connector_type, body))
+    assert isinstance(connector, Connector)
+    assert [(u.field_path, u.suggestion) for u in connector.unknown_fields] == expected
+
+
+def test_a_top_level_key_that_belongs_in_the_spec(build: Build) -> None:
+    connector = build(
+        "connector:\n  name: v\n  identifier: v\n  type: Gcp\n  delegateSelectors: [gke]\n"
+        "  spec:\n    credential: {type: InheritFromDelegate}\n    delegateSelectors: [gke]\n"
+    )
+    assert isinstance(connector, Connector)
+    assert [(u.field_path, u.suggestion) for u in connector.unknown_fields] == [
+        ("delegateSelectors", "spec.delegateSelectors")
+    ]

@@ -29,6 +29,7 @@ def check_definition(ctx: CheckContext) -> None:
         )
     for unknown in connector.unknown_fields:
         where = f" (it belongs at {unknown.suggestion})" if unknown.suggestion else ""
+        where += f" ({unknown.note})" if unknown.note else ""
         ctx.warn(
             "unknown-field",
             f"{unknown.field_path} (line {unknown.line}): Harness does not know this key here"
@@ -36,6 +37,7 @@ def check_definition(ctx: CheckContext) -> None:
             field_path=unknown.field_path,
             line=unknown.line,
             suggestion=unknown.suggestion,
+            problem=unknown.note,
         )
     if not connector.supported and not connector.errors:
         ctx.note(live_checks=f"none yet for type {connector.type}: static checks only")

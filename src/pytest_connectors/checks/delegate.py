@@ -11,6 +11,7 @@ an inventory that positively shows no connected, healthy delegate carrying every
 from __future__ import annotations
 
 from ..results import Phase
+from ..settings import DelegateEntry
 from . import Check
 from .context import CheckContext
 
@@ -43,27 +44,17 @@ def check_delegate(ctx: CheckContext) -> None:
     wanted = {s.lower() for s in selectors}
     matching = [d for d in inventory if wanted <= d.selectors]
     usable = [d for d in matching if d.connected and d.healthy]
+    me = (delegate.name or "").lower()
+    listed_me = next((d for d in inventory if me and d.name.lower() == me), None)
+    i_qualify = delegate.identity_known and delegate.qualifies(selectors)
     if inventory:
         ctx.note(matching_delegates=[d.name for d in matching])
-        if not matching:
-            ctx.fail(
-                "delegate-unavailable",
-                f"no delegate in the inventory has all of the selectors {', '.join(selectors)}",
-                problem="no delegate matches",
-                candidates=", ".join(d.name for d in inventory),
-            )
+        # A delegate the inventory does not list yet (this one, when it qualifies) may run it.
+        if not usable and not (i_qualify and listed_me is None):
+            _unavailable(ctx, selectors, inventory, matching)
             return
-        if not usable:
-            states = ", ".join(
-                f"{d.name} ({'disconnected' if not d.connected else 'unhealthy'})" for d in matching
-            )
-            ctx.fail(
-                "delegate-unavailable",
-                f"the delegates that match the selectors are not usable: {states}",
-                problem="matching delegates are disconnected or unhealthy",
-                candidates=", ".join(d.name for d in matching),
-            )
-            return
+        if i_qualify and listed_me is None:
+            ctx.note(this_host="qualifies; the inventory does not list this delegate")
     else:
         ctx.note(inventory="no delegate inventory (pytestConnectors.delegates): not judged")
     if not delegate.identity_known:
@@ -71,10 +62,24 @@ def check_delegate(ctx: CheckContext) -> None:
             this_host="not checked: delegate identity unknown (use --delegate or DELEGATE_NAME)"
         )
         return
-    if delegate.qualifies(selectors):
+    others = [d.name for d in usable if d.name.lower() != me]
+    if i_qualify:
+        if (
+            listed_me is not None
+            and listed_me not in usable
+            and others
+            and not ctx.options.any_delegate
+        ):
+            # Harness sees this delegate as down: the delegates it does see run the connector
+            assert listed_me is not None
+            state = "disconnected" if not listed_me.connected else "unhealthy"
+            ctx.note(this_host=f"qualifies, but the inventory lists it as {state}")
+            ctx.defer_dependents(
+                f"runs on {', '.join(others)}; this run is {delegate.name} ({state} in the"
+                " inventory)"
+            )
         return
     missing = ", ".join(sorted(wanted - delegate.selectors))
-    others = [d.name for d in usable if d.name.lower() != (delegate.name or "").lower()]
     ctx.note(this_host=f"lacks the selectors {missing}", runs_on=others or "not listed")
     if ctx.options.any_delegate:
         ctx.note(any_delegate="--connectors-any-delegate: checked from this host anyway")
@@ -85,6 +90,37 @@ def check_delegate(ctx: CheckContext) -> None:
         where = f"a delegate with the selectors {', '.join(selectors)}"
         where += "" if inventory else " (no delegate inventory says which)"
     ctx.defer_dependents(f"runs on {where}; this run is {delegate.name}")
+
+
+def _unavailable(
+    ctx: CheckContext,
+    selectors: tuple[str, ...],
+    inventory: tuple[DelegateEntry, ...],
+    matching: list[DelegateEntry],
+) -> None:
+    """No connected, healthy delegate carries every selector: Harness has nowhere to run it.
+    Under --connectors-any-delegate the network checks still run (the failure does not block).
+    """
+    blocks = not ctx.options.any_delegate
+    if not matching:
+        ctx.fail(
+            "delegate-unavailable",
+            f"no delegate in the inventory has all of the selectors {', '.join(selectors)}",
+            blocks=blocks,
+            problem="no delegate matches",
+            candidates=", ".join(d.name for d in inventory),
+        )
+        return
+    states = ", ".join(
+        f"{d.name} ({'disconnected' if not d.connected else 'unhealthy'})" for d in matching
+    )
+    ctx.fail(
+        "delegate-unavailable",
+        f"the delegates that match the selectors are not usable: {states}",
+        blocks=blocks,
+        problem="matching delegates are disconnected or unhealthy",
+        candidates=", ".join(d.name for d in matching),
+    )
 
 
 DELEGATE = Check("delegate", Phase.DEFINITION, check_delegate, description=__doc__ or "")

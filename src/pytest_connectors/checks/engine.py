@@ -123,7 +123,13 @@ class CheckEngine:
             blocking = result.blocking
             if blocking is not None:
                 reason = f"blocked by {dependency} ({blocking.mode})"
-                return CheckResult(name, Outcome.SKIPPED, skip_reason=reason, skip_kind=BLOCKED)
+                return CheckResult(
+                    name,
+                    Outcome.SKIPPED,
+                    skip_reason=reason,
+                    skip_kind=BLOCKED,
+                    blocked_by=blocking.mode,
+                )
             if result.outcome is Outcome.SKIPPED and result.skip_kind is BLOCKED:
                 return replace(result, check=name, evidence={}, duration_s=0.0)
             if result.defer_dependents:

@@ -24,7 +24,7 @@ from ..model import Connector, SecretDefinition, VaultSpec
 from ..refs import Reference
 from ..results import Failure, Outcome, Skip, SkipKind
 from ..secrets import SecretAddress, SecretDeferred, SecretManagerDown, SecretSourceError
-from .engine import CheckCycle
+from .engine import SKIPPED_BY_SETTINGS, CheckCycle
 
 if TYPE_CHECKING:
     from .engine import CheckEngine
@@ -112,6 +112,13 @@ class VaultSecretSource:
                 manager=manager.ref, vault_problem="circular secret reference",
             ) from None  # fmt: skip
         url = _vault_url(manager)
+        if result.not_checked and check == "auth" and result.skip_reason != SKIPPED_BY_SETTINGS:
+            # its own login could not be checked here (AWS IAM, JWT, the extra missing):
+            # the secret is not read from this host, which is not the same as missing
+            raise SecretDeferred(
+                f"Vault connector {manager.ref}: not read here: {result.skip_reason}",
+                manager=manager.ref,
+            )
         if result.defer_dependents:
             # The manager is another delegate's connector: only that delegate reaches it.
             raise SecretDeferred(
@@ -158,7 +165,10 @@ class VaultSecretSource:
         evidence = {"manager": manager.ref, "vault_path": f"{full}#{key}"}
         from . import vault  # the Vault client stack, only when a Vault secret is read
 
-        hvac = vault._hvac()
+        try:
+            hvac = vault._hvac()
+        except Skip as exc:  # the [vault] extra is missing: not read here, not missing
+            raise SecretDeferred(f"{where}: not read here: {exc}", manager=manager.ref) from None
         try:
             client = vault.client(ctx, token=vault.login(ctx).token)
             with vault.translated(ctx, f"reading {full}"):
@@ -196,8 +206,8 @@ class VaultSecretSource:
             raise SecretSourceError(
                 f"{where}: {finding.cause}", vault_problem=finding.cause, **evidence
             ) from None
-        except Skip as exc:
-            raise SecretSourceError(f"{where}: {exc}", **evidence) from None
+        except Skip as exc:  # a login this host cannot make (AWS IAM, JWT without a JWT)
+            raise SecretDeferred(f"{where}: not read here: {exc}", **evidence) from None
         found, value = _value_at(data, key)
         if not found:
             keys = ", ".join(sorted(map(str, data))) if isinstance(data, dict) else "none"

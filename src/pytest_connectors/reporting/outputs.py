@@ -82,14 +82,15 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
     incomplete = [r for r in records.connectors if r.status == "incomplete"]
     if incomplete:
         title = "connectors not fully checked" + (
-            "" if strict else " (failing: --connectors-strict)"
+            " (--connectors-strict: the run fails)" if strict else " (failing: --connectors-strict)"
         )
         reporter.write_sep("-", title)
         for record in incomplete:
             for name, reason in record.gaps:
+                # some skip reasons already say so ("not checked: no secret source")
+                shown = reason if reason.startswith("not checked") else f"not checked: {reason}"
                 reporter.write_line(
-                    MASKER.scrub(f"{record.info['ref']}[{name}] not checked: {reason}"),
-                    yellow=True,
+                    MASKER.scrub(f"{record.info['ref']}[{name}] {shown}"), yellow=True
                 )
     warnings = records.warnings()
     if warnings:
@@ -211,7 +212,8 @@ def write_bundle(directory: Path, records: RunRecords, delegate: dict[str, Any])
         if record.status != "failed":
             continue
         data = MASKER.scrub_data(bundle_for(record, delegate))
-        stem = directory / _safe_name(f"{record.info['file']}__{record.info['ref']}")
+        node = record.info.get("node") or record.info["ref"]  # duplicates: "<ref>-2"
+        stem = directory / _safe_name(f"{record.info['file']}__{node}")
         # not with_suffix(): a ref such as account.x has a dot of its own
         Path(f"{stem}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         Path(f"{stem}.md").write_text(MASKER.scrub(_bundle_markdown(data)))

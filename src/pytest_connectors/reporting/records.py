@@ -119,8 +119,8 @@ def check_payload(
     """
     primary = result.primary
     outcome = result.outcome
-    if strict and outcome is Outcome.WARNING:
-        outcome = Outcome.FAILED
+    if strict and (outcome is Outcome.WARNING or result.not_checked):
+        outcome = Outcome.FAILED  # what strict makes of the item, the report says too
     payload: dict[str, Any] = {
         "name": result.check,
         "outcome": outcome.value,
@@ -142,6 +142,8 @@ def check_payload(
     if result.outcome is Outcome.SKIPPED:
         payload["skip_reason"] = result.skip_reason or ""
         payload["skip_kind"] = (result.skip_kind or SkipKind.NOT_CHECKED).value
+        if result.blocked_by:
+            payload["blocked_by"] = result.blocked_by
     return dict(MASKER.scrub_data(payload))
 
 
@@ -163,7 +165,7 @@ class SubjectRecord:
         found = [
             (c["name"], c.get("skip_reason") or "")
             for c in self.checks
-            if c["outcome"] == "skipped" and c.get("skip_kind", "not-checked") == "not-checked"
+            if c.get("skip_kind") == "not-checked"  # failed under --connectors-strict
         ]
         reported = {c["name"] for c in self.checks}
         expected = self.info.get("expected_checks", ())
@@ -176,7 +178,8 @@ class SubjectRecord:
         """failed > incomplete > warning > passed: ``passed`` and ``warning`` both vouch that
         every check that applies ran; ``incomplete`` says something could not be checked."""
         outcomes = {c["outcome"] for c in self.checks}
-        if "failed" in outcomes:
+        # a check blocked by a failure is proof of that failure, even when -k left it out
+        if "failed" in outcomes or any(c.get("skip_kind") == "blocked" for c in self.checks):
             return "failed"
         if self.gaps:
             return "incomplete"
@@ -190,8 +193,8 @@ class SubjectRecord:
 
     @property
     def failure_modes(self) -> list[str]:
-        modes = [c["failure_mode"] for c in self.checks if c.get("failure_mode")]
-        return list(dict.fromkeys(modes))
+        modes = [c.get("failure_mode") or c.get("blocked_by") for c in self.checks]
+        return list(dict.fromkeys(m for m in modes if m))
 
     def as_json(self) -> dict[str, Any]:
         hidden = ("kind", "selectors", "secret_refs", "expected_checks", "coverage_gaps", "node")

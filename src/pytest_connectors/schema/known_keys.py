@@ -282,28 +282,45 @@ def _paths(node: Node, prefix: str) -> Iterator[tuple[str, str]]:
 
 def _belongs(key: str, layout: Node, at: str) -> str | None:
     """Where ``key`` is known in the connector's layout (other than ``at``), if in one or two
-    places: more would be guessing."""
+    places: more would be guessing. A known misspelling is looked up by its right spelling."""
     spec = layout.get("spec")
     if at == "spec.spec" and isinstance(spec, Mapping) and "apiAccess" in spec:
         # an apiAccess (or authentication) block whose spec slid one level out
         return "spec.apiAccess.spec or spec.authentication.spec"
-    if key in RENAMED:
-        return f"{at.rsplit('.', 1)[0]}.{RENAMED[key]}" if "." in at else RENAMED[key]
-    found = sorted({path for name, path in _paths(layout, "") if name == key and path != at})
+    parent = at.rsplit(".", 1)[0] if "." in at else ""
+    wanted = RENAMED.get(key, key)
+    found = sorted({path for name, path in _paths(layout, "") if name == wanted and path != at})
+    same_place = f"{parent}.{wanted}" if parent else wanted
+    if same_place in found:
+        return same_place
     found.sort(key=lambda p: p.count("."))
     if not found or len(found) > 2:
         return None
     return " or ".join(found)
 
 
-def _walk(data: YamlMap, node: Node, path: str, layout: Node) -> Iterator[UnknownField]:
+def _walk(
+    data: YamlMap, node: Node, path: str, layout: Node, others: Mapping[str, Node] | None = None
+) -> Iterator[UnknownField]:
+    """``others``: when ``node`` is one variant of a ``ByType``, the other variants by name."""
     for key, value in data.items():
         name = str(key)
         here = f"{path}.{name}" if path else name
         if name not in node:
-            yield UnknownField(here, data.line_of(key), _belongs(name, layout, here))
+            if RENAMED.get(name) in data:
+                continue  # the Go SDK writes both spellings; the right one is there
+            variants = sorted(v for v, keys_of in (others or {}).items() if name in keys_of)
+            note = (
+                f"Harness reads it here only for the variants {', '.join(variants)}"
+                if variants
+                else None
+            )
+            suggestion = None if variants else _belongs(name, layout, here)
+            if node or suggestion:  # in a refused spec ({}), only what belongs elsewhere
+                yield UnknownField(here, data.line_of(key), suggestion, note)
             continue
         child = node[name]
+        alternatives: Mapping[str, Node] | None = None
         if isinstance(child, ByType):
             selector = data.get(child.field)
             if not isinstance(selector, str) or is_expression(selector):
@@ -311,9 +328,10 @@ def _walk(data: YamlMap, node: Node, path: str, layout: Node) -> Iterator[Unknow
             variant = child.variants.get(selector)
             if variant is None:
                 continue  # an unknown variant is the enum check's finding
+            alternatives = {k: v for k, v in child.variants.items() if k != selector}
             child = variant
         if child is not None and isinstance(value, YamlMap):
-            yield from _walk(value, child, here, layout)
+            yield from _walk(value, child, here, layout, alternatives)
 
 
 def unknown_fields(connector_type: str, body: YamlMap) -> list[UnknownField]:
