@@ -125,7 +125,8 @@ class ConnectorItem(pytest.Function):
         # The domain is also the failure headline. It must not be a suffix of the node id:
         # pytest -v would then rewrite the dots of "account.x" as "::" (meant for Class.method).
         info = self.info
-        return self.path, max(info["line"] - 1, 0), f"{info['ref']} [{self.check_name}]"
+        node = info.get("node") or info["ref"]  # a duplicate's is "<ref>-2"
+        return self.path, max(info["line"] - 1, 0), f"{node} [{self.check_name}]"
 
     def result(self, engine: CheckEngine) -> CheckResult:
         subject = self.subject

@@ -73,15 +73,21 @@ def test_xdist_workers_share_the_limit(sb, run_connectors):
     parallel = run_connectors(*docs, timeout=75.0, args=[*args, "-n", "4", "--dist", "loadgroup"])
     outcomes = {name: parallel.check(name, "concurrency") for name in names}
     stats = server.stats()
-    assert stats == {"arrivals": 6, "ok": 4, "limited": 2, "max_active": 2}, (stats, outcomes)
+    # Normally the third and fourth requests meet two held ones and are limited. A worker that
+    # starts after the hold ended (a loaded host) finds the slots free and is admitted: then
+    # fewer are limited, but every limited one must be named, and the host never held more
+    # than two at once.
+    count = stats["limited"]
+    assert 1 <= count <= 2, (stats, outcomes)
+    assert stats == {"arrivals": 4 + count, "ok": 4, "limited": count, "max_active": 2}, stats
     limited = [name for name, check in outcomes.items() if check["failure_mode"] == LIMITED]
     passed = [name for name, check in outcomes.items() if check["outcome"] == "passed"]
-    assert (len(limited), len(passed)) == (2, 2), outcomes
+    assert (len(limited), len(passed)) == (count, 4 - count), outcomes
     for name in limited:
         evidence = parallel.assert_failed(name, "concurrency", LIMITED)
         assert (evidence["failed"], evidence["attempted"]) == (1, 1)
         assert 3 <= evidence["in_flight"] <= 4  # two admitted (held) plus itself, maybe one more
-    assert parallel.counts["failed"] == 2
+    assert parallel.counts["failed"] == count
 
     server.reset_stats()
     server.hold = 0.2  # alone, nobody else arrives: the barrier only waits this long

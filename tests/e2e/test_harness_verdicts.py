@@ -149,7 +149,7 @@ def test_a_vault_connector_without_the_hvac_extra_is_incomplete_everywhere(
             "docs_vault *Vault *incomplete *connectors/vault.yaml:*",
             "*connectors not fully checked (failing: --connectors-strict)*",
             *(f"docs_vault[{c}] not checked: {hint}" for c in VAULT_API_CHECKS),
-            "*1 connectors: 0 passed, 0 with warnings, 0 failed, 1 incomplete;"
+            "*1 connector: 0 passed, 0 with warnings, 0 failed, 1 incomplete;"
             " 0 of 1 fully checked*",
         ]
     )
@@ -174,7 +174,7 @@ def test_a_vault_connector_without_the_hvac_extra_is_incomplete_everywhere(
     assert {checks[n]["outcome"] for n in NETWORK_CHECKS} == {"passed"}
 
     markdown = (pytester.path / "out/summary.md").read_text()
-    assert "1 connectors: 0 passed, 0 with warnings, 0 failed, 1 incomplete;" in markdown
+    assert "1 connector: 0 passed, 0 with warnings, 0 failed, 1 incomplete;" in markdown
     assert "| `docs_vault` | Vault | incomplete |" in markdown
     assert "### Not fully checked" in markdown
     for name in VAULT_API_CHECKS:

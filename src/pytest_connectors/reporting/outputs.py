@@ -61,7 +61,7 @@ def summary_line(records: RunRecords) -> str:
         f"{counts['incomplete']} incomplete",
     ]
     return (
-        f"{total} connectors: {', '.join(parts)};"
+        f"{total} connector{'' if total == 1 else 's'}: {', '.join(parts)};"
         f" {counts['fully_checked']} of {total} fully checked"
     )
 
