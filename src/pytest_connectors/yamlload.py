@@ -70,6 +70,16 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         if self.depth > MAX_DEPTH:
             raise _TooLarge(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value whose construction fails for any reason (``!!int 08``, ``!!bool maybe``, a
+        4,301-digit integer ...) becomes a problem of its document, with the value's line."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, _TooLarge, _BadValue, RecursionError):
+            raise
+        except Exception as exc:  # whatever the constructors raise: never past the document
+            raise _BadValue(node, exc) from None
+
     def reset(self) -> None:
         """Forget a document whose construction failed, so the next one starts clean."""
         self.depth = 0
@@ -112,9 +122,40 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
     return str(loader.construct_scalar(node))
 
 
+#: Python refuses to turn longer integers into text (its int-string limit).
+_MAX_INT_DIGITS = 4300
+
+
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int:
+    """YAML 1.1 integers, refused before they cost anything when they are absurdly long: a
+    4,301-digit literal, or a sexagesimal ``1:0:0:...`` that grows past what can be printed."""
+    text = str(loader.construct_scalar(node))
+    if len(text) > _MAX_INT_DIGITS:
+        raise ValueError(f"an integer written with {len(text)} characters is too long")
+    value = int(yaml.constructor.SafeConstructor.construct_yaml_int(loader, node))
+    if value.bit_length() > _MAX_INT_DIGITS * 3:  # about 900 digits short of the limit
+        raise ValueError("the integer is too large to be printed")
+    return value
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+class _BadValue(Exception):
+    def __init__(self, node: yaml.Node, exc: Exception) -> None:
+        tag = str(node.tag or "").rsplit(":", 1)[-1]
+        shown = node.value if isinstance(node, yaml.ScalarNode) else f"a {type(node).__name__}"
+        if isinstance(shown, str) and len(shown) > 40:
+            shown = f"{shown[:20]}...({len(shown)} characters)"
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        super().__init__(
+            f"the value {shown!r} cannot be read as {tag or 'a value'} ({reason}); put it in"
+            " quotes if it is meant as text"
+        )
+        self.line = node.start_mark.line + 1
 
 
 class _TooLarge(Exception):
@@ -243,6 +284,10 @@ def _documents(text: str, max_nodes: int) -> Iterator[LoadedDocument]:
             except _TooLarge as exc:
                 loader.reset()
                 yield LoadedDocument(index, line, problem=LoadProblem(f"document {exc}", exc.line))
+                continue
+            except _BadValue as exc:
+                loader.reset()
+                yield LoadedDocument(index, line, problem=LoadProblem(str(exc), exc.line))
                 continue
             except yaml.YAMLError as exc:
                 loader.reset()

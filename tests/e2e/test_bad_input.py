@@ -447,3 +447,54 @@ def test_token_with_out_of_range_expiry_does_not_crash(
     assert_no_traceback(result)
     assert outcomes_of(result)["connectors/k8s.yaml::account.cluster[secrets]"] == "FAILED"
     result.stdout.fnmatch_lines(["[[]secret-format-invalid[]] *"])
+
+
+# -- values YAML cannot construct --------------------------------------------------------------
+
+#: Values that PyYAML parses but cannot construct (each crashed a run with INTERNALERROR before).
+UNCONSTRUCTABLE = {
+    "bool-maybe": "!!bool maybe",
+    "int-hex-zz": "!!int 0xZZ",
+    "int-08": "!!int 08",
+    "float-nope": "!!float nope",
+    "int-empty": '!!int ""',
+    "map-scalar": "!!map 0",
+    "seq-scalar": "!!seq 0",
+    "plain-0x_": "0x_",
+    "int-4301-digits": "9" * 4301,
+    "sexagesimal-long": ":".join(["1"] + ["0"] * 3000),
+    "int-binary-2": "!!int 0b2",
+    "int-sexagesimal-x": "!!int 1:2:x",
+}
+
+
+@pytest.mark.parametrize("value", UNCONSTRUCTABLE.values(), ids=list(UNCONSTRUCTABLE))
+def test_a_value_yaml_cannot_construct_fails_only_its_document(
+    run_bad: Callable[..., pytest.RunResult], write_yaml: Callable[..., Path], value: str
+) -> None:
+    """Issue 9 item 1: the loader never raises past a document. The broken document is one
+    failing [definition] item naming the line; the next document of the same file and every
+    other file still run."""
+    write_yaml(
+        "connectors/bad.yaml",
+        f"connector:\n  name: bad\n  identifier: bad\n  description: {value}\n  type: Jira\n"
+        f"  spec: {{}}\n---\n{FIRST_CONNECTOR}",
+    )
+    extra = {f"connectors/bad.yaml::account.first[{c}]": "PASSED" for c in ("definition",)}
+    result = run_bad("connectors/bad.yaml::document-1[definition]", extra=extra)
+    result.stdout.fnmatch_lines(["*connectors/bad.yaml:4: the value * cannot be read as *"])
+
+
+@pytest.mark.parametrize("option", ["--connectors-config", "--connectors-secrets"])
+@pytest.mark.parametrize("value", ["!!int 08", "9" * 4301, "!!bool maybe"])
+def test_a_value_yaml_cannot_construct_in_the_run_s_own_files_is_a_usage_error(
+    pytester: pytest.Pytester,
+    others: None,
+    write_yaml: Callable[..., Path],
+    option: str,
+    value: str,
+) -> None:
+    body = "pytestConnectors:\n  defaults:\n    timeout: " if "config" in option else "account.x: "
+    write_yaml("own.yaml", f"{body}{value}\n")
+    result = pytester.runpytest("--connectors=connectors", f"{option}=own.yaml")
+    _assert_usage_error(result, f"{option}:", "own.yaml:", "cannot be read as")
