@@ -6,6 +6,7 @@ did-you-mean), never a crash. Several documents merge in load order; command-lin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -98,7 +99,12 @@ def _plain(value: Any) -> Any:
 
 def _number(reader: SpecReader, key: str, as_int: bool) -> float | int | None:
     value = reader.data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         reader.error(key, f"'{key}' must be a non-negative number, not {value!r}")
         return None
     return int(value) if as_int else float(value)

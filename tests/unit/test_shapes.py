@@ -415,3 +415,48 @@ def test_missing_token_is_secret_not_found(build: Callable[[str], Any]) -> None:
     assert finding.mode == "secret-not-found"
     assert finding.evidence["env_var"] == "CONNECTOR_SECRET_ACCOUNT_sa_token"
     assert finding.evidence["sources"] == "environment variable CONNECTOR_SECRET_ACCOUNT_sa_token"
+
+
+#: Keys ``cryptography`` refuses with UnsupportedAlgorithm (not ValueError): an OpenSSH key
+#: encrypted with chacha20-poly1305 (``ssh-keygen -Z chacha20-poly1305@openssh.com``) and an EC
+#: key on a curve it does not support (secp112r1). Throwaway test keys.
+CHACHA_OPENSSH = """\
+-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAAHWNoYWNoYTIwLXBvbHkxMzA1QG9wZW5zc2guY29tAAAABm
+JjcnlwdAAAABgAAAAQ+ofxGtcReSoH9WrmSaIaswAAABAAAAABAAAAMwAAAAtzc2gtZWQy
+NTUxOQAAACBmiWhj8UYEad+NDQhW3jEd5/DAP1aaFg0SQb1E/nlvgAAAAJDZxT6qVGM1Ku
+CLQJRYCq1xbUtCGh4d17kOd6dwpG/yS2LUZfI7IfMCCduRV/Sq7YPsnvBBMPSH+2RDGh8Q
+ekCYowHuPa9yXi7y8G/vavAOl+GZVLSjlzHgHIoleQV8NS0/UAGjIER731+01+sPWDJVUD
+/Y1HhrBLWQxazuqsVSrOsqh1Vtbijv1VcInfDoEpnZPpzMZGqdz+aNNooYJfiK
+-----END OPENSSH PRIVATE KEY-----
+"""
+UNKNOWN_CURVE = """\
+-----BEGIN EC PRIVATE KEY-----
+MD4CAQEEDoUzjsTeKN005SX4spzYoAcGBSuBBAAGoSADHgAElJtqNcQwDxn2JFbS
+8GLWVRM7WvqZp2Q3wB+/Gw==
+-----END EC PRIVATE KEY-----
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "problem"),
+    [
+        (SecretKind.SSH_PRIVATE_KEY, CHACHA_OPENSSH, "the OpenSSH private key cannot be read"),
+        (SecretKind.PEM_PRIVATE_KEY, UNKNOWN_CURVE, "cannot be read here (Curve"),
+        (SecretKind.K8S_PRIVATE_KEY, UNKNOWN_CURVE, "cannot be read here (Curve"),
+        (SecretKind.PEM_PRIVATE_KEY, CHACHA_OPENSSH, "the OpenSSH private key cannot be read"),
+    ],
+)
+def test_a_key_cryptography_cannot_read_is_a_format_problem(
+    kind: SecretKind, value: str, problem: str
+) -> None:
+    """Issue 9 item 5: UnsupportedAlgorithm is secret-format-invalid like any unreadable key."""
+    shape = check_shape(kind, value)
+    assert shape.problem is not None and problem in shape.problem, shape.problem
+
+
+def test_a_github_app_key_on_an_unknown_curve_is_not_a_crash() -> None:
+    from pytest_connectors.checks.github import app_jwt
+
+    with pytest.raises(ValueError, match="cannot be read here"):
+        app_jwt(UNKNOWN_CURVE, "12")

@@ -27,6 +27,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -235,7 +236,10 @@ def app_jwt(private_key_pem: str, application_id: str, now: float | None = None)
 
     Raises ``ValueError`` when the PEM holds no RSA private key.
     """
-    key = serialization.load_pem_private_key(private_key_pem.strip().encode(), password=None)
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.strip().encode(), password=None)
+    except UnsupportedAlgorithm as exc:  # an unknown curve or key type: not an RSA key either
+        raise ValueError(f"the key cannot be read here ({exc})") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"the key is {type(key).__name__.removeprefix('_')}, not an RSA key")
     issued = int(time.time() if now is None else now)

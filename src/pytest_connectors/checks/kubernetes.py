@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..endpoints import Endpoint, EndpointError, parse_url
 from ..masking import MASKER
@@ -217,7 +218,7 @@ def _cert_common_name(cert_pem: bytes) -> str | None:
 
     try:
         cert = x509.load_pem_x509_certificates(cert_pem)[0]
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         return None
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value) if names else None
@@ -364,7 +365,7 @@ def _manual_session(ctx: CheckContext, k8s: Any) -> Session:
                 "secret-format-invalid", f"{key_ref.raw}: {problem}", reference=key_ref.raw,
                 expected=f"the private key of the certificate in {cert_ref.raw}", problem=problem,
             ) from None  # fmt: skip
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise Skip(
                 f"the client certificate or key cannot be loaded ({type(exc).__name__}); see"
                 " the secrets check"

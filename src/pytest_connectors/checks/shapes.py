@@ -39,11 +39,12 @@ def _certificates(data: bytes) -> Shape:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return Shape("no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate")
     from cryptography import x509  # imported on first use: most runs never need it
+    from cryptography.exceptions import UnsupportedAlgorithm
 
     try:
         certs = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        return Shape(f"the PEM certificate cannot be parsed ({exc})")
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return Shape(f"the PEM certificate cannot be parsed ({_first_line(exc)})")
     leaf = certs[0]
     return Shape(
         facts={
@@ -59,10 +60,13 @@ def _private_key(data: bytes, passphrase: str | None) -> Shape:
         return _ssh_key(data.decode(errors="replace"), None)
     if b"PRIVATE KEY-----" not in data:
         return Shape("no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key")
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
         load_pem_private_key(data, passphrase.encode() if passphrase else None)
+    except UnsupportedAlgorithm as exc:  # an unknown curve, cipher or key type
+        return Shape(f"the PEM private key uses what cannot be read here ({_first_line(exc)})")
     except TypeError as exc:
         if "not encrypted" in str(exc):
             return Shape("a passphrase was given, but the private key is not encrypted")
@@ -79,11 +83,12 @@ def _first_line(exc: Exception) -> str:
 def _ssh_key(value: str, passphrase: str | None) -> Shape:
     data = value.strip().encode()
     if b"OPENSSH PRIVATE KEY" in data:
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 
         try:
             load_ssh_private_key(data, passphrase.encode() if passphrase else None)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             return Shape(f"the OpenSSH private key cannot be read ({_first_line(exc)})")
         return Shape(
             "the key is in OpenSSH format; Harness needs a PEM key"
