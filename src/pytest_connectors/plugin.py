@@ -31,7 +31,7 @@ from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory
 from .items import ConnectorFile, ConnectorItem, build_registry
 from .masking import MASKER
 from .model import HARNESS_TYPES, Connector
-from .options import ConnectorOptions, add_options, read_options
+from .options import ConnectorOptions, add_options, read_options, validate_options
 from .refs import ScopeId
 from .reporting import outputs
 from .reporting.records import RunRecords
@@ -66,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.is_registered(builtin_checks):
         config.pluginmanager.register(builtin_checks, "connectors-builtin-checks")
     options = read_options(config)
+    validate_options(options)
     config.stash[OPTIONS_KEY] = options
     config.stash[SECRETS_FILE_KEY] = _load_secrets_file(options.secrets_file)
     ca_bundle = options.delegate.ca_bundle

@@ -116,7 +116,9 @@ def _read_defaults(reader: SpecReader) -> dict[str, Any]:
     for key in _DEFAULT_TYPES:
         if key in reader.data:
             number = _number(reader, key, as_int=key.endswith("Days"))
-            if number is not None:
+            if number == 0 and key in ("timeout", "latencyBudget"):
+                reader.error(key, f"'{key}' must be more than 0 seconds")
+            elif number is not None:
                 values[key] = number
     return values
 
