@@ -229,4 +229,16 @@ def _count_items(folder: Path, cwd: Path) -> int:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 1000, 5000])
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0], epilog="Prints a table; loopback only."
+    )
+    parser.add_argument(
+        "sizes",
+        nargs="*",
+        type=int,
+        metavar="N",
+        help="connector counts (default: 100, 1000, 5000)",
+    )
+    main(parser.parse_args().sizes or [100, 1000, 5000])

@@ -137,4 +137,12 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [50, 200, 1000])
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0], epilog="Prints a table; loopback only."
+    )
+    parser.add_argument(
+        "sizes", nargs="*", type=int, metavar="N", help="connector counts (default: 50, 200, 1000)"
+    )
+    main(parser.parse_args().sizes or [50, 200, 1000])

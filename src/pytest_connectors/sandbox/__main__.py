@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import sys
 import threading
 from typing import Any
@@ -37,10 +38,28 @@ def describe(sandbox: Sandbox, proxy_url: str | None) -> dict[str, Any]:
     }
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (what `kill`, systemd and CI runners send) stops as Ctrl-C does: through the
+    sandbox's exit, which stops its children (OpenBao, tinyproxy) instead of orphaning them."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_connectors.sandbox")
     parser.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
     args = parser.parse_args(argv)
+    _stop_on_sigterm()
+    try:
+        return _serve(args.seconds)
+    except KeyboardInterrupt:  # while starting: the servers started so far are stopped
+        return 130
+
+
+def _serve(seconds: float | None) -> int:
     with Sandbox() as sandbox:
         for variant in VARIANTS:
             sandbox.https(f"{variant}.sandbox.test", variant)
@@ -68,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no proxy: {exc}", file=sys.stderr)
         print(json.dumps({**describe(sandbox, proxy_url), "vault": vault}, indent=2), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait(args.seconds)
+            threading.Event().wait(seconds)
     return 0
 
 
