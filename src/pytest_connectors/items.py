@@ -24,7 +24,7 @@ from .masking import MASKER
 from .model import HARNESS_TYPES, BrokenDocument, Connector, PipelineDocument
 from .reporting.records import Subject, check_payload, subject_info
 from .reporting.remediation import remediation_values
-from .reporting.text import render_failure, render_not_checked
+from .reporting.text import render_failure, render_line, render_not_checked, render_short
 from .results import CheckResult, Outcome, Phase
 from .stash import COLLECT_KEY, INVENTORY_KEY, REGISTRY_KEY
 
@@ -54,11 +54,28 @@ PREFETCH_WINDOW = 200
 
 
 class CheckFailed(Exception):
-    """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`."""
+    """Raised by an item whose check failed; rendered by :meth:`ConnectorItem.repr_failure`
+    in the run's ``--tb`` style: ``short`` and ``line`` shorten it."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, short: str | None = None, line: str | None = None) -> None:
         super().__init__(text)
         self.text = text
+        self.short = short or text
+        self.line = line or text.splitlines()[0]
+
+
+class _OneLine:
+    """A failure under ``--tb=line``: pytest prints ``reprcrash`` as the failure's only line."""
+
+    def __init__(self, line: str) -> None:
+        self.reprcrash = self
+        self.message = line
+
+    def toterminal(self, tw: Any) -> None:
+        """Nothing more than the crash line (which pytest writes itself)."""
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _run_connector_check(request: pytest.FixtureRequest, connectors_engine: CheckEngine) -> None:
@@ -184,19 +201,26 @@ class ConnectorItem(pytest.Function):
             self.user_properties.append(("skip_kind", check["skip_kind"]))
             self.user_properties.append(("skip_reason", check["skip_reason"]))
             if result.not_checked and engine.options.strict:
-                raise CheckFailed(render_not_checked(info, check))
+                text = render_not_checked(info, check)
+                raise CheckFailed(text, text, render_line(info, check))
             pytest.skip(result.skip_reason or "skipped")
         failing = result.outcome is Outcome.FAILED or (
             result.outcome is Outcome.WARNING and engine.options.strict
         )
         if failing:
-            raise CheckFailed(render_failure(info, check))
+            raise CheckFailed(
+                render_failure(info, check), render_short(info, check), render_line(info, check)
+            )
 
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> Any:
-        if isinstance(excinfo.value, CheckFailed):
-            return excinfo.value.text
+        failed = excinfo.value
+        if isinstance(failed, CheckFailed):
+            style = self.config.getoption("tbstyle", "auto")
+            if style == "line":
+                return _OneLine(failed.line)
+            return failed.short if style == "short" else failed.text
         return super().repr_failure(excinfo)
 
 

@@ -58,3 +58,28 @@ def render_not_checked(info: Mapping[str, Any], check: Mapping[str, Any]) -> str
         f"At: {info['file']}:{info['line']}",
     ]
     return MASKER.scrub("\n".join(lines))
+
+
+def render_short(info: Mapping[str, Any], check: Mapping[str, Any]) -> str:
+    """``--tb=short``: the title, the cause, the first remediation step, the docs, the place."""
+    mode = catalogue.get(check["failure_mode"])
+    findings = check.get("findings") or []
+    primary = next(f for f in findings if f["failure_mode"] == mode.id)
+    lines = [f"[{mode.id}] {mode.title}", f"{info['ref']} ({info['type']}): {primary['message']}"]
+    remediation = check.get("remediation") or []
+    if remediation:
+        more = f" (and {len(remediation) - 1} more: --tb=long)" if len(remediation) > 1 else ""
+        lines.append(f"1. {remediation[0]}{more}")
+    lines += [f"Docs: {mode.anchor}", f"At: {info['file']}:{info['line']}"]
+    return MASKER.scrub("\n".join(lines))
+
+
+def render_line(info: Mapping[str, Any], check: Mapping[str, Any]) -> str:
+    """``--tb=line``: one line, ``file:line: [mode] ref [check]: cause``."""
+    mode = check.get("failure_mode")
+    label = f"[{mode}]" if mode else "[not checked]"
+    cause = (check.get("message") or check.get("skip_reason") or "").splitlines()
+    return MASKER.scrub(
+        f"{info['file']}:{info['line']}: {label} {info['ref']} [{check['name']}]:"
+        f" {cause[0] if cause else ''}"
+    )
