@@ -37,6 +37,10 @@ class Defaults:
     certExpiryWarningDays: int = 14
     credentialExpiryWarningDays: int = 7
     rateLimitHeadroom: float = 0.10
+    #: delegate-resource-constraints above this load average per core ...
+    loadPerCoreWarning: float = 2.0
+    #: ... or below this share of the memory available
+    memoryAvailableWarning: float = 0.10
 
 
 @dataclass(frozen=True)

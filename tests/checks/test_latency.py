@@ -108,3 +108,21 @@ def test_idle_host_has_no_resource_warning(sb, run_connectors, monkeypatch):
     run = run_connectors(vault("idle", server.url), settings=settings_doc(latencyBudget=5))
 
     assert run.check("idle", "latency")["outcome"] == "passed"
+
+
+def test_the_host_pressure_thresholds_are_settings(sb, run_connectors, monkeypatch):
+    """A shared CI runner is always busy: loadPerCoreWarning / memoryAvailableWarning move the
+    line (defaults 2.0 per core and 10%)."""
+    import pytest_connectors.checks.latency as latency
+
+    monkeypatch.setattr(
+        latency, "host_pressure", lambda: {"load_per_core": 3.5, "available_memory_pct": 6.0}
+    )
+    server = sb.https("shared-runner.sandbox.test")
+    relaxed = settings_doc(latencyBudget=5, loadPerCoreWarning=8, memoryAvailableWarning=0.05)
+    run = run_connectors(vault("runner", server.url), settings=relaxed)
+    assert run.check("runner", "latency")["outcome"] == "passed"
+
+    strict_memory = settings_doc(latencyBudget=5, loadPerCoreWarning=8, memoryAvailableWarning=0.2)
+    run = run_connectors(vault("runner", server.url), settings=strict_memory)
+    run.assert_warning("runner", "latency", "delegate-resource-constraints")

@@ -26,9 +26,11 @@ from pytest_connectors.sandbox import Sandbox
 
 CONNECTORS = "--connectors=connectors"
 #: Generous limits: loopback answers in milliseconds, a loaded CI host in far less than this.
+#: Generous budgets: latency and this host's load are not what these tests are about (another
+#: suite may share the two cores).
 SETTINGS = """
 pytestConnectors:
-  defaults: {timeout: 30, latencyBudget: 30}
+  defaults: {timeout: 30, latencyBudget: 30, loadPerCoreWarning: 1000, memoryAvailableWarning: 0}
 """
 STATIC_CHECKS = ("definition", "references", "expressions", "delegate", "secrets")
 NETWORK_CHECKS = ("dns", "tcp", "tls", "latency")
@@ -276,7 +278,7 @@ def test_a_type_without_live_checks_is_incomplete_online_and_passed_offline(
 #: Three connected delegates and one that is registered but disconnected.
 DELEGATES_YAML = """
 pytestConnectors:
-  defaults: {timeout: 30, latencyBudget: 30}
+  defaults: {timeout: 30, latencyBudget: 30, loadPerCoreWarning: 1000, memoryAvailableWarning: 0}
   delegates:
     - {name: dmz-1, tags: [dmz]}
     - {name: aws-1, tags: [aws]}

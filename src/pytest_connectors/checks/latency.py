@@ -17,8 +17,6 @@ from .context import CheckContext
 from .network import CONNECTED, applies_to_network, connection, endpoints
 
 TIMEOUT_SHARE = 0.8
-LOAD_PER_CORE_LIMIT = 2.0
-MEMORY_AVAILABLE_LIMIT = 0.10
 
 
 def _memory_available_share() -> float | None:
@@ -93,7 +91,8 @@ def check_latency(ctx: CheckContext) -> None:
     ctx.note(delegate_host=pressure)
     load = pressure.get("load_per_core", 0.0)
     memory = pressure.get("available_memory_pct", 100.0)
-    if load > LOAD_PER_CORE_LIMIT or memory < MEMORY_AVAILABLE_LIMIT * 100:
+    defaults = ctx.settings.defaults
+    if load > defaults.loadPerCoreWarning or memory < defaults.memoryAvailableWarning * 100:
         # A fact of this host, not of the connector: named once per run (per xdist worker), on
         # the first connector that found it; the others keep the facts and point there.
         first = _PRESSURE_NAMED_ON.setdefault(ctx.prober, ctx.connector.ref)
