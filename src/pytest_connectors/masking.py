@@ -1,8 +1,23 @@
-"""The masker: every secret value revealed in this process is scrubbed from every output.
+"""The masker: every secret value known to this process is scrubbed from every output.
 
 It is process-wide on purpose: a secret can surface anywhere (log records, tracebacks with
 ``--showlocals``, third-party exception text), so scrubbing must not depend on which object
 happens to hold a reference to a per-run registry.
+
+A value is registered with the forms it is commonly turned into (see :func:`derived_forms`).
+Forms are matched by a regular expression compiled from a trie of them (leftmost, then longest
+match wins; the engine follows one branch per character instead of trying every form), built
+lazily at the first scrub after a change: the secrets registered at start-up are one pattern.
+Forms added later are matched by substring search until there are a few dozen, then compiled
+into a pattern of their own, which merges with older ones as it grows (each pattern at least
+as large as the next newer one, so a scrub runs a handful of patterns and each form is compiled
+a few times at most). A scrub masks the union of every match, so overlapping secrets matched by
+different patterns are masked whole.
+
+Base64 is read rather than guessed: a scrub decodes every base64-looking run of the text and
+masks the run if what it decodes to holds a secret. That covers a Basic ``user:password`` pair,
+a Kubernetes secret's data or a Docker ``auth`` field without registering each of them, at any
+offset of the encoded text; a value that is itself such an encoding is not registered at all.
 """
 
 from __future__ import annotations
@@ -10,47 +25,155 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 MIN_LENGTH = 4
-_MIN_LINE = 16
+#: Forms matched by substring search before they are compiled into a pattern.
+_PENDING_MAX = 32
+#: What base64 (standard or URL-safe) looks like in output, long enough to be worth decoding.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_URLSAFE = str.maketrans("-_", "+/")
+#: Keys of a JSON secret whose values are secrets of their own (GCP ``private_key``, ...).
+_SENSITIVE_KEY = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
+
+
+class FormSet:
+    """Forms compiled into one pattern. A form longer than ``PREFIX`` characters is matched by
+    its prefix and then extended to the whole form where the text holds it: the pattern stays
+    small (compiling is per character), and the start of a long secret cut short in output
+    (a truncated ``repr``) is masked too."""
+
+    PREFIX = 24
+
+    def __init__(self, forms: Iterable[str]) -> None:
+        self.forms = frozenset(forms)
+        longer: dict[str, list[str]] = {}
+        for form in self.forms:
+            if len(form) > self.PREFIX:
+                longer.setdefault(form[: self.PREFIX], []).append(form)
+        self.longer = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in longer.items()}
+        self.pattern = compile_forms(form[: self.PREFIX] for form in self.forms)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        if self.pattern is None:
+            return
+        match = self.pattern.search(text)
+        while match is not None:
+            start, end = match.span()
+            for form in self.longer.get(match.group(), ()):
+                if text.startswith(form, start):
+                    end = start + len(form)
+                    break
+            yield start, end
+            match = self.pattern.search(text, start + 1)  # one that starts inside this one too
 
 
 class Masker:
     def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        self._forms: set[str] = set()
+        self._pending: tuple[str, ...] = ()
+        # what scrubs read without the lock, swapped as one: (compiled sets, oldest and
+        # largest first; forms not compiled yet)
+        self._state: tuple[tuple[FormSet, ...], tuple[str, ...]] = ((), ())
+        self._unmaskable: dict[str, None] = {}
 
-    def add(self, value: str) -> None:
-        """Register a secret value (and the forms it is commonly transformed into)."""
-        forms = {value, value.strip()}
-        forms.update(_secret_lines(value))
-        forms.add(base64.b64encode(value.encode()).decode())
+    def add(self, value: str, reference: str | None = None, *, case_variants: bool = False) -> None:
+        """Register a secret value and its derived forms. ``reference`` names it in the warning
+        about values too short to mask; ``case_variants`` masks its lower- and upper-cased
+        forms too (for a value the product itself re-cases, such as a user slug)."""
+        if reference and len(value.strip()) < MIN_LENGTH:
+            with self._lock:
+                self._unmaskable.setdefault(reference)
         decoded = _maybe_base64(value)
-        if decoded:
-            forms.add(decoded)
-            forms.update(_secret_lines(decoded))
-        forms = {f for f in forms if len(f) >= MIN_LENGTH}
+        if decoded and _B64_RUN.fullmatch(value.strip()) and self._holds_secret(decoded):
+            return  # an encoding of known secrets (a Basic pair): every scrub decodes it
+        forms = derived_forms(value, case_variants=case_variants)
         with self._lock:
-            if forms <= self._values:
+            new = forms - self._forms
+            if not new:
                 return
-            self._values |= forms
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            self._forms |= new
+            self._pending += tuple(new)
+            self._state = (self._state[0], self._pending)
+
+    def unmaskable(self) -> list[str]:
+        """References of values registered too short to be masked, in registration order."""
+        with self._lock:
+            return list(self._unmaskable)
+
+    def _current(self) -> tuple[tuple[FormSet, ...], tuple[str, ...]]:
+        if len(self._pending) > _PENDING_MAX:
+            with self._lock:
+                if len(self._pending) > _PENDING_MAX:
+                    self._compile_pending()
+        return self._state
+
+    def _compile_pending(self) -> None:
+        carry = set(self._pending)
+        levels = list(self._state[0])
+        while levels and len(levels[-1].forms) <= len(carry):
+            carry |= levels.pop().forms
+        levels.append(FormSet(carry))
+        self._pending = ()
+        self._state = (tuple(levels), ())
+
+    def _plain_spans(self, text: str) -> Iterator[tuple[int, int]]:
+        levels, pending = self._current()
+        for level in levels:
+            yield from level.spans(text)
+        for form in pending:
+            start = text.find(form)
+            while start != -1:
+                yield start, start + len(form)
+                start = text.find(form, start + 1)
+
+    def _holds_secret(self, text: str) -> bool:
+        return bool(text) and next(self._plain_spans(text), None) is not None
+
+    def _spans(self, text: str) -> Iterator[tuple[int, int]]:
+        yield from self._plain_spans(text)
+        if not self._state[0] and not self._pending:
+            return
+        for run in _B64_RUN.finditer(text):
+            encoded = run.group()
+            # base64 of nine or more bytes mixes cases; words, paths and CONSTANTS do not
+            if encoded.islower() or encoded.isupper():
+                continue
+            if self._holds_secret(_b64_text(encoded)):
+                yield run.span()
 
     def scrub(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None or not text:
+        if not text:
             return text
-        return pattern.sub(MASK, text)
+        spans = sorted(self._spans(text))
+        if not spans:
+            return text
+        parts, done = [], 0
+        start, end = spans[0]
+        for next_start, next_end in spans[1:]:
+            if next_start <= end:  # overlapping or touching: one mask
+                end = max(end, next_end)
+                continue
+            parts += [text[done:start], MASK]
+            done, start, end = end, next_start, next_end
+        parts += [text[done:start], MASK, text[end:]]
+        return "".join(parts)
+
+    def contains_secret(self, text: str) -> bool:
+        return bool(text) and next(self._spans(text), None) is not None
 
     def scrub_data(self, data: Any) -> Any:
-        """Scrub every string inside JSON-like data (dicts, lists, tuples, strings)."""
+        """Scrub every string inside JSON-like data (dicts, lists, tuples, strings), keys too.
+
+        Reports are scrubbed field by field instead (see ``reporting.records``): this is for
+        data without a schema of its own."""
         if isinstance(data, str):
             return self.scrub(data)
         if isinstance(data, dict):
@@ -65,22 +188,73 @@ class Masker:
         in-process runs (pytester) share this process: one run's secrets must not mask another
         run's output."""
         with self._lock:
-            values, pattern = set(self._values), self._pattern
+            saved = (set(self._forms), self._pending, self._state)
+            unmaskable = dict(self._unmaskable)
         try:
             yield
         finally:
             with self._lock:
-                self._values, self._pattern = values, pattern
+                self._forms, self._pending, self._state = saved
+                self._unmaskable = unmaskable
 
-    def contains_secret(self, text: str) -> bool:
-        return self._pattern is not None and self._pattern.search(text) is not None
+
+# -- the forms of a value -----------------------------------------------------------------------
+
+
+def derived_forms(value: str, *, case_variants: bool = False) -> set[str]:
+    """The texts a secret value can appear as in output, each at least ``MIN_LENGTH`` long.
+
+    The value (and stripped), its base64 (standard and URL-safe), URL-quoted forms, the way
+    ``repr`` and JSON escape it (``\\\\``, ``\\'``, ``\\n``, also escaped twice), every line of a
+    multi-line value (PEM armour excepted), what a base64 value decodes to, and the sensitive
+    fields of a JSON value (a GCP key's ``private_key``)."""
+    bases = {value, value.strip()}
+    if case_variants:
+        bases |= {b.lower() for b in bases} | {b.upper() for b in bases}
+    decoded = _maybe_base64(value)
+    if decoded:
+        bases.add(decoded)
+    bases.update(_sensitive_json_fields(value))
+    lines = {line for base in bases for line in _secret_lines(base)}
+    forms: set[str] = set()
+    for base in bases:
+        forms.update(_encodings(base))
+    for line in lines:
+        forms.update(_escapes(line))
+    return {form for form in forms if len(form) >= MIN_LENGTH}
+
+
+def _escapes(text: str) -> set[str]:
+    forms = {text, repr(text)[1:-1], _repr_escape(text), json.dumps(text)[1:-1]}
+    forms.add(json.dumps(text, ensure_ascii=False)[1:-1])
+    for form in list(forms):  # a repr of a text with a repr in it
+        forms |= {repr(form)[1:-1], _repr_escape(form)}
+    return forms
+
+
+def _repr_escape(text: str) -> str:
+    """``repr`` of a text holding ``'`` and ``"`` alike: ``'`` escaped as ``\\'``."""
+    return repr(text + "'\"")[1:-4]
+
+
+def _encodings(text: str) -> set[str]:
+    raw = text.encode()
+    forms = _escapes(text)
+    forms |= {quote(text, safe=""), quote(text), quote_plus(text)}
+    if len(raw) < 9:  # longer ones make base64 runs that every scrub decodes
+        for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+            forms |= {encoded, encoded.rstrip("=")}  # JWTs and URLs drop the padding
+    return forms
 
 
 def _secret_lines(value: str) -> set[str]:
-    """Long lines of a multi-line secret, except PEM armour (``-----BEGIN ...-----``), which is
-    public boilerplate that our own messages quote."""
+    """The lines of a multi-line value, except PEM armour (``-----BEGIN ...-----``), which is
+    public boilerplate that our own messages quote. Lines shorter than ``MIN_LENGTH`` (a JSON
+    ``{``) are left out later: masking those would mask every such text."""
+    if "\n" not in value.strip():
+        return set()
     lines = (line.strip() for line in value.splitlines())
-    return {line for line in lines if len(line) >= _MIN_LINE and not line.startswith("-----")}
+    return {line for line in lines if line and not line.startswith("-----")}
 
 
 def _maybe_base64(value: str) -> str | None:
@@ -92,6 +266,121 @@ def _maybe_base64(value: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return decoded if decoded.isprintable() or "\n" in decoded else None
+
+
+def _sensitive_json_fields(value: str) -> list[str]:
+    """String values of a JSON object secret whose key names a secret (``private_key``,
+    ``private_key_id``, ``client_secret``, ``refresh_token`` ...), however deep."""
+    if not value.lstrip().startswith("{"):
+        return []
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, str(k))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and _SENSITIVE_KEY.search(key) and "://" not in node[:12]:
+            found.append(node)  # a token_uri names a place, not a secret
+
+    walk(data)
+    return found
+
+
+def _b64_text(run: str) -> str:
+    """What a base64 run decodes to, as text (undecodable bytes replaced); "" if nothing."""
+    data = run.rstrip("=").translate(_URLSAFE)
+    data = data[: len(data) - len(data) % 4 if len(data) % 4 == 1 else len(data)]
+    try:
+        return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+# -- one pattern for every form -----------------------------------------------------------------
+
+
+def compile_forms(forms: Iterable[str]) -> re.Pattern[str] | None:
+    """One regular expression matching every form, leftmost then longest (a trie: at each
+    position the engine follows one branch per character instead of trying every form)."""
+    words = sorted(set(forms))
+    if not words:
+        return None
+    try:
+        return re.compile(_trie_regex(words))
+    except (RecursionError, re.error):  # absurdly nested tries: a plain alternation
+        return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+_END = ""
+
+
+def _trie_regex(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[_END] = None
+    return _render(trie)
+
+
+#: Characters by how often they occur in output (English text, paths, JSON). The engine tries a
+#: node's branches in order, and only one can match: the common ones first keep scans short.
+_FREQUENT = " etaoinsrhldcumfpgwybvkxjqz_-./:0123456789ETAOINSRHLDCUMFPGWYBVKXJQZ\"',=@"
+_RANK = {char: rank for rank, char in enumerate(_FREQUENT)}
+
+
+def _render(node: dict[str, Any]) -> str:
+    branches = []
+    for char in sorted((k for k in node if k), key=lambda c: (_RANK.get(c, len(_RANK)), c)):
+        child, literal = node[char], [char]
+        while len(child) == 1 and _END not in child:  # a chain of single children: one literal
+            ((char, child),) = child.items()
+            literal.append(char)
+        branches.append(re.escape("".join(literal)) + _render(child))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if _END in node else body  # greedy: the longer form first
+
+
+# -- credentials in URLs ------------------------------------------------------------------------
+
+_USERINFO = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``: safe to quote in a message."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", url, count=1)
+
+
+def url_credentials(url: str) -> tuple[str | None, str | None]:
+    """The user and password of ``scheme://user:password@host`` as written (still quoted)."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return None, None
+    # as urlsplit reads it: the userinfo ends at the last "@", the user at its first ":"
+    user, colon, password = match.group(2).partition(":")
+    return user or None, password if colon else None
+
+
+def register_url_credentials(url: str, reference: str | None = None) -> None:
+    """Mask the credentials written into ``url``: the password (as written and unquoted), or
+    the user when there is no password (``https://TOKEN@host``: the user is the token).
+    ``reference`` (the connector and field) names a value too short to mask."""
+    user, password = url_credentials(url)
+    secret, what = (password, "password") if password else (user, "user")
+    if not secret:
+        return
+    MASKER.add(unquote(secret), f"{reference} ({what} in the URL)" if reference else None)
+    MASKER.add(secret)
 
 
 MASKER = Masker()

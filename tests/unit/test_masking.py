@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import random
+import string
+from urllib.parse import quote, quote_plus
 
 import pytest
 
-from pytest_connectors.masking import MASK, MIN_LENGTH, Masker
+from pytest_connectors import masking
+from pytest_connectors.masking import (
+    MASK,
+    MIN_LENGTH,
+    Masker,
+    redact_url,
+    register_url_credentials,
+    url_credentials,
+)
 
 
 @pytest.fixture
@@ -63,9 +75,11 @@ def test_long_lines_of_a_multiline_secret_are_masked_one_by_one(masker: Masker) 
     assert masker.scrub(armour) == armour
 
 
-def test_short_lines_of_a_multiline_secret_are_not_masked_alone(masker: Masker) -> None:
-    masker.add("short\nlines-only-here\n")
-    assert masker.scrub("a short word") == "a short word"
+def test_every_line_of_a_multiline_secret_is_masked_whatever_its_length(masker: Masker) -> None:
+    masker.add("ab12\ncd34ef\nx\n")
+    assert masker.scrub("[ab12] [cd34ef]") == f"[{MASK}] [{MASK}]"
+    # a line shorter than MIN_LENGTH is not masked alone: "x" would mask every x
+    assert masker.scrub("x marks") == "x marks"
 
 
 def test_values_shorter_than_the_minimum_are_ignored(masker: Masker) -> None:
@@ -121,3 +135,168 @@ def test_process_log_records_are_scrubbed(caplog: pytest.LogCaptureFixture) -> N
     assert "logged-secret-value-62" not in caplog.text
     assert f"token is {MASK}" in caplog.text
     assert MASKER.contains_secret("logged-secret-value-62")
+
+
+# -- derived forms ------------------------------------------------------------------------------
+
+ESCAPED = "back\\slash'quote\nnew-line"
+
+
+SHOWN = {
+    "repr": repr(ESCAPED),  # '...\\...\'...\n...' once the value holds both quotes
+    "repr-double-quoted": repr(ESCAPED.replace('"', "")),
+    "list": repr([ESCAPED]),
+    "repr-of-repr": repr(repr(ESCAPED)),  # a repr of a text that holds a repr
+    "json": json.dumps(ESCAPED),
+    "json-utf8": json.dumps({"v": ESCAPED}, ensure_ascii=False),
+    "quoted": quote(ESCAPED, safe=""),
+    "quoted-path": quote(ESCAPED),
+    "quote-plus": quote_plus(ESCAPED),
+}
+
+
+@pytest.mark.parametrize("shown", SHOWN.values(), ids=SHOWN.keys())
+def test_escaped_and_quoted_forms_are_masked(masker: Masker, shown: str) -> None:
+    masker.add(ESCAPED + '"')
+    masker.add(ESCAPED)
+    scrubbed = masker.scrub(f"value: {shown}")
+    for part in ("back", "slash", "quote", "new-line"):
+        assert part not in scrubbed, scrubbed
+
+
+def test_case_variants_only_when_asked(masker: Masker) -> None:
+    masker.add("MixedCaseUser")
+    assert masker.scrub("/users/mixedcaseuser") == "/users/mixedcaseuser"
+    masker.add("MixedCaseUser", case_variants=True)
+    assert masker.scrub("/users/mixedcaseuser MIXEDCASEUSER") == f"/users/{MASK} {MASK}"
+
+
+def test_base64_anywhere_in_an_encoded_text_is_read(masker: Masker) -> None:
+    masker.add("hunter2-password")
+    for prefix in ("", "a", "ab"):  # every offset of the secret inside the encoded bytes
+        pair = base64.b64encode(f"{prefix}user:hunter2-password".encode()).decode()
+        assert masker.scrub(f"Authorization: Basic {pair}") == f"Authorization: Basic {MASK}"
+    urlsafe = base64.urlsafe_b64encode(b"\xfb\xffhunter2-password").decode().rstrip("=")
+    assert masker.scrub(f"?t={urlsafe}&x") == f"?t={MASK}&x"
+
+
+def test_an_encoding_of_known_secrets_is_not_registered(masker: Masker) -> None:
+    masker.add("hunter2-password")
+    forms = len(masker._forms)
+    masker.add(base64.b64encode(b"user:hunter2-password").decode())  # a Basic pair
+    assert len(masker._forms) == forms
+
+
+def test_sensitive_fields_of_a_json_secret_are_masked(masker: Masker) -> None:
+    body = "MIIEvQIBADANBgkq\nhkiG9w0BAQEFAASC"
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    document = {
+        "type": "service_account",
+        "project_id": "acme-prod",
+        "private_key_id": "0123456789abcdef0123",
+        "private_key": key,
+        "client_email": "ci@acme-prod.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    masker.add(json.dumps(document, indent=2))
+    shown = masker.scrub(repr(document))  # the parsed form, as --showlocals prints it
+    assert "0123456789abcdef0123" not in shown
+    assert "MIIEvQIBADANBgkq" not in shown and "hkiG9w0BAQEFAASC" not in shown
+    assert "service_account" in shown and "oauth2.googleapis.com" in shown
+
+
+def test_overlapping_secrets_are_masked_whole(masker: Masker) -> None:
+    masker.add("abcdefgh")
+    masker.add("efghijkl")  # pending, while the first is compiled
+    masker.scrub("")
+    assert masker.scrub("[abcdefghijkl]") == f"[{MASK}]"
+    for n in range(40):  # compile both
+        masker.add(f"filler-value-{n:03d}")
+    masker.scrub("x")
+    assert masker.scrub("[abcdefghijkl] [efgh-abcd]") == f"[{MASK}] [efgh-abcd]"
+
+
+def test_a_long_secret_cut_short_is_masked_from_its_start(masker: Masker) -> None:
+    value = "".join(random.Random(3).choices(string.ascii_letters, k=200))
+    for n in range(40):
+        masker.add(f"filler-value-{n:03d}")
+    masker.add(value)
+    masker.scrub("x")
+    assert masker.scrub(f"'{value}'") == f"'{MASK}'"
+    truncated = f"'{value[:118]}...{value[-119:]}'"  # what saferepr keeps of a long local
+    assert value[:118] not in masker.scrub(truncated)
+
+
+# -- too short to mask --------------------------------------------------------------------------
+
+
+def test_a_value_too_short_is_named_by_reference_once(masker: Masker) -> None:
+    masker.add("abc", "account.x")
+    masker.add("abc", "account.x")
+    masker.add("abcd", "account.y")
+    masker.add("ab")  # no reference: nothing to name
+    assert masker.unmaskable() == ["account.x"]
+
+
+# -- scale --------------------------------------------------------------------------------------
+
+
+def test_the_pattern_is_built_once_for_values_added_together(
+    masker: Masker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    compile_forms = masking.compile_forms
+    monkeypatch.setattr(
+        masking, "compile_forms", lambda forms: built.append(1) or compile_forms(forms)
+    )
+    values = [f"token-{n:05d}-{'x' * (n % 7)}" for n in range(1000)]
+    for value in values:
+        masker.add(value)
+    assert built == []  # lazily: nothing compiled while values arrive
+    assert masker.scrub(f"a {values[500]} b") == f"a {MASK} b"
+    assert len(built) == 1
+
+
+def test_values_added_one_by_one_between_scrubs_do_not_rebuild_per_value(
+    masker: Masker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    compile_forms = masking.compile_forms
+    monkeypatch.setattr(
+        masking, "compile_forms", lambda forms: built.append(1) or compile_forms(forms)
+    )
+    values = [f"derived-{n:05d}-value" for n in range(1000)]
+    for value in values:
+        masker.add(value)
+        assert masker.scrub(value) == MASK
+    assert len(built) < 60  # one per few dozen values, not one per value
+    assert len(masker._state[0]) < 12  # and a handful of patterns to run
+    assert all(masker.scrub(f"<{v}>") == f"<{MASK}>" for v in values)
+
+
+# -- credentials in URLs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "credentials", "redacted"),
+    [
+        ("https://user:pw@host/x", ("user", "pw"), "https://***@host/x"),
+        ("https://TOKEN@host", ("TOKEN", None), "https://***@host"),
+        ("http://u%40corp:p@ss@host:1/a?b=c@d", ("u%40corp", "p@ss"), "http://***@host:1/a?b=c@d"),
+        ("https://host/path@x", (None, None), "https://host/path@x"),
+        ("git@github.com:org/repo", (None, None), "git@github.com:org/repo"),
+    ],
+)
+def test_url_credentials(url: str, credentials: tuple[str | None, ...], redacted: str) -> None:
+    assert url_credentials(url) == credentials
+    assert redact_url(url) == redacted
+
+
+def test_url_credentials_are_registered_by_reference() -> None:
+    from pytest_connectors.masking import MASKER
+
+    register_url_credentials("https://bot:p%40ss-url-9@host", "account.gh spec.url")
+    register_url_credentials("https://ab@host", "account.short spec.url")
+    assert MASKER.scrub("pw p@ss-url-9 p%40ss-url-9") == f"pw {MASK} {MASK}"
+    assert MASKER.scrub("bot") == "bot"  # the user of a user:password pair is no secret
+    assert "account.short spec.url (user in the URL)" in MASKER.unmaskable()
