@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from .masking import MASKER
+from .masking import redact_url, url_credentials
 from .secrets import Secret, SecretChain, SecretNotFound
 from .settings import DelegateEntry, Settings
 
@@ -43,10 +43,9 @@ class ProxyConfig:
         """The proxy URL with its credentials, quoted (revealed: for HTTP clients only)."""
         if self.user is None and self.password is None:
             return self.url
+        # the masker masks the quoted forms too: a client error may quote this URL
         user = quote(self.user.reveal() if self.user else "", safe="")
         password = quote(self.password.reveal() if self.password else "", safe="")
-        for quoted in (user, password):  # client errors may quote the URL: mask that form too
-            MASKER.add(quoted)
         return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}"
 
     def exempts(self, host: str) -> bool:
@@ -130,17 +129,42 @@ def parse_proxy_url(
     user: Secret | None = None,
     password: Secret | None = None,
 ) -> ProxyConfig:
-    """``http://[user:pass@]host:port``; credentials in the URL become secrets."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
+    """``http://[user:pass@]host:port``; credentials in the URL become secrets (masked before
+    anything about the URL is said: an error quotes it without them)."""
+    url_user, url_password = proxy_url_secrets(url)
+    user, password = user or url_user, password or url_password
+    full = url if "://" in url else f"http://{url}"
+    shown = redact_url(full)[len(full) - len(url) :]  # as written, without the credentials
+    try:
+        parts = urlsplit(full)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"proxy URL {shown!r} is malformed ({exc})") from None
     if not parts.hostname:
-        raise ValueError(f"proxy URL {url!r} names no host")
+        raise ValueError(f"proxy URL {shown!r} names no host")
     scheme = parts.scheme or "http"
-    if parts.username and user is None:
-        user = Secret(unquote(parts.username), "proxy user", "proxy URL")
-    if parts.password and password is None:
-        password = Secret(unquote(parts.password), "proxy password", "proxy URL")
-    port = parts.port or (443 if scheme == "https" else 3128)
+    port = port or (443 if scheme == "https" else 3128)
     return ProxyConfig(scheme, parts.hostname, port, user, password, no_proxy)
+
+
+def proxy_url_secrets(url: str) -> tuple[Secret | None, Secret | None]:
+    """The user and password written into a proxy URL, as secrets (so: masked)."""
+    user, password = url_credentials(url if "://" in url else f"http://{url}")
+    return (
+        Secret(unquote(user), "proxy user", "proxy URL") if user else None,
+        Secret(unquote(password), "proxy password", "proxy URL") if password else None,
+    )
+
+
+def register_proxy_credentials(url: str | None, environ: Mapping[str, str]) -> None:
+    """Mask the proxy credentials of ``--connectors-proxy`` and ``PROXY_USER`` /
+    ``PROXY_PASSWORD`` at start-up: the command line is quoted (``--debug``, a usage error)
+    before any check runs."""
+    if url:
+        proxy_url_secrets(url)
+    for name in ("PROXY_USER", "PROXY_PASSWORD"):
+        if environ.get(name):
+            Secret(environ[name], name, "environment")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from .masking import redact_url, register_url_credentials
 from .model import (
     AwsSpec,
     AzureSpec,
@@ -54,9 +55,11 @@ class Endpoint:
 
 
 class EndpointError(ValueError):
-    """The connector's URL cannot be turned into an endpoint (incorrect-endpoint)."""
+    """The connector's URL cannot be turned into an endpoint (incorrect-endpoint). ``url`` is
+    the URL without any credentials written into it."""
 
     def __init__(self, url: str, problem: str) -> None:
+        url = redact_url(url)
         super().__init__(f"{url}: {problem}")
         self.url = url
         self.problem = problem
@@ -66,6 +69,7 @@ def parse_url(url: str, role: str) -> Endpoint:
     """``https://host[:port]/path``, ``http://...``, ``ssh://[user@]host[:port]/...`` or
     the scp-like ``user@host:path`` form Git uses for SSH."""
     url = url.strip()
+    register_url_credentials(url)  # the schema named them at load; a settings override too
     if "://" not in url:
         match = _SCP_LIKE.match(url)
         if not match:

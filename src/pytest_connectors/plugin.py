@@ -7,7 +7,6 @@ override them by name.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
@@ -25,17 +24,18 @@ from .delegate import (
     DelegateContext,
     build_delegate_context,
     proxy_configured,
+    register_proxy_credentials,
     without_missing_ca_bundle,
 )
 from .inventory import YAML_SUFFIXES, Inventory, SettingsEntry, load_inventory
 from .items import ConnectorFile, ConnectorItem, build_registry
-from .masking import MASKER
 from .model import HARNESS_TYPES, Connector
 from .options import ConnectorOptions, add_options, read_options, validate_options
 from .refs import ScopeId
 from .reporting import outputs
 from .reporting.records import RunRecords
 from .results import CheckResult, Phase
+from .scrubbing import OutputScrubbing, install_log_scrubbing
 from .secrets import EnvironmentSource, HookSource, SecretChain, SecretsFileSource, SecretSource
 from .settings import SettingsDocument, merge_settings, read_settings
 from .stash import COLLECT_KEY, INVENTORY_KEY, OPTIONS_KEY
@@ -62,13 +62,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "pipeline: pipeline/template/input-set reference checks")
     for connector_type in HARNESS_TYPES:
         config.addinivalue_line("markers", f"{connector_type.lower()}: {connector_type} connectors")
-    _install_log_scrubbing()
+    install_log_scrubbing()
     if not config.pluginmanager.is_registered(builtin_checks):
         config.pluginmanager.register(builtin_checks, "connectors-builtin-checks")
     options = read_options(config)
+    # Every secret value known at start-up is masked before anything is said or run.
+    register_proxy_credentials(options.delegate.proxy, os.environ)
+    EnvironmentSource().register_values()
+    if not config.pluginmanager.has_plugin("connectors-scrubbing"):
+        config.pluginmanager.register(OutputScrubbing(config), "connectors-scrubbing")
     validate_options(options)
     config.stash[OPTIONS_KEY] = options
-    config.stash[SECRETS_FILE_KEY] = _load_secrets_file(options.secrets_file)
+    file_source = config.stash[SECRETS_FILE_KEY] = _load_secrets_file(options.secrets_file)
+    if file_source is not None:
+        file_source.register_values()
     ca_bundle = options.delegate.ca_bundle
     if ca_bundle and not Path(config.invocation_params.dir, ca_bundle).is_file():
         raise pytest.UsageError(f"--connectors-ca-bundle: {ca_bundle} does not exist")
@@ -76,25 +83,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[INVENTORY_KEY] = Inventory()
     if options.enabled:
         config.pluginmanager.register(ConnectorsRun(config, options), "connectors-run")
-
-
-def _install_log_scrubbing() -> None:
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "_connectors_scrubbing", False):
-        return
-
-    def scrubbing_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is the caller's problem, not ours
-            return record
-        if MASKER.contains_secret(message):
-            record.msg, record.args = MASKER.scrub(message), None
-        return record
-
-    scrubbing_factory._connectors_scrubbing = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(scrubbing_factory)
 
 
 def _load_secrets_file(path: Path | None) -> SecretsFileSource | None:
@@ -243,7 +231,6 @@ class ConnectorsRun:
     ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        _scrub_report(report)
         if not isinstance(item, ConnectorItem):
             return
         if report.skipped and isinstance(report.longrepr, tuple):
@@ -272,20 +259,6 @@ class ConnectorsRun:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         delegate = self.delegate_seen or _delegate_summary(self.config)
         outputs.write_outputs(self.config, self.options, self.records, delegate)
-
-
-def _scrub_report(report: pytest.TestReport) -> None:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        report.longrepr = (longrepr[0], longrepr[1], MASKER.scrub(longrepr[2]))
-    elif longrepr is not None and not isinstance(longrepr, str):
-        text = str(longrepr)
-        if MASKER.contains_secret(text):
-            report.longrepr = MASKER.scrub(text)
-    elif isinstance(longrepr, str):
-        report.longrepr = MASKER.scrub(longrepr)
-    report.sections = [(title, MASKER.scrub(body)) for title, body in report.sections]
-    report.user_properties = [(k, MASKER.scrub_data(v)) for k, v in report.user_properties]
 
 
 def _delegate_summary(config: pytest.Config) -> dict[str, Any]:

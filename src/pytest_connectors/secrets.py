@@ -1,7 +1,9 @@
 """Secret values and where they come from.
 
 A :class:`Secret` shows ``***`` in ``repr``/``str``; :meth:`Secret.reveal` hands the value to the
-check that needs it. Every value is registered with the masker as soon as it is read.
+check that needs it. Every value is registered with the masker when its source yields it: the
+values of the secrets file and of ``CONNECTOR_SECRET_*`` variables at start-up (their sources'
+``register_values``), before any item runs; others as they are resolved.
 
 :class:`SecretChain` asks its sources in order: the secrets file, the environment, secret managers
 defined as connectors (added by the Vault support), then the ``pytest_connectors_resolve_secret``
@@ -29,13 +31,18 @@ class Secret:
     __slots__ = ("_value", "reference", "source")
 
     def __init__(self, value: str, reference: str, source: str) -> None:
-        MASKER.add(value)
+        MASKER.add(value, reference)
         self._value = value
         self.reference = reference
         self.source = source
 
     def reveal(self) -> str:
         return self._value
+
+    def mask_case_variants(self) -> None:
+        """The product re-cases this value (a user name in a Bitbucket API path is
+        lower-cased): its lower- and upper-cased forms are masked too."""
+        MASKER.add(self._value, self.reference, case_variants=True)
 
     def __repr__(self) -> str:
         return f"Secret({self.reference!r}, value=***, source={self.source!r})"
@@ -161,6 +168,14 @@ class SecretsFileSource:
                 return self._value_of(key, self.values[key])
         return None
 
+    def register_values(self) -> None:
+        """Hand every value of the file to the masker (at start-up: before any item runs)."""
+        for key, value in self.values.items():
+            try:
+                MASKER.add(self._value_of(key, value), key)
+            except SecretSourceError:
+                continue  # reported when a connector asks for it
+
     def _value_of(self, key: str, value: object) -> str:
         if isinstance(value, dict):
             if set(value) != {"file"}:
@@ -187,6 +202,14 @@ def env_var_name(address: SecretAddress) -> str:
     return f"{ENV_PREFIX}{address.scope.level.value.upper()}_{address.identifier}"
 
 
+def env_var_reference(name: str) -> str:
+    """The reference a ``CONNECTOR_SECRET_<SCOPE>_<identifier>`` variable stands for
+    (``account.x``, ``org.x``, ``x``), or the variable's name if it names no scope."""
+    scope, _, identifier = name.removeprefix(ENV_PREFIX).partition("_")
+    prefix = {"ACCOUNT": "account.", "ORG": "org.", "PROJECT": ""}.get(scope)
+    return f"{prefix}{identifier}" if prefix is not None and identifier else name
+
+
 class EnvironmentSource:
     name = "environment"
 
@@ -195,6 +218,12 @@ class EnvironmentSource:
 
     def lookup(self, address: SecretAddress) -> str | None:
         return self.environ.get(env_var_name(address))
+
+    def register_values(self) -> None:
+        """Hand every ``CONNECTOR_SECRET_*`` value to the masker (at start-up)."""
+        for name, value in self.environ.items():
+            if name.startswith(ENV_PREFIX) and value:
+                MASKER.add(value, env_var_reference(name))
 
     @property
     def configured(self) -> bool:

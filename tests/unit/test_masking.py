@@ -7,6 +7,8 @@ import json
 import logging
 import random
 import string
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -300,3 +302,63 @@ def test_url_credentials_are_registered_by_reference() -> None:
     assert MASKER.scrub("pw p@ss-url-9 p%40ss-url-9") == f"pw {MASK} {MASK}"
     assert MASKER.scrub("bot") == "bot"  # the user of a user:password pair is no secret
     assert "account.short spec.url (user in the URL)" in MASKER.unmaskable()
+
+
+# -- registered when the source yields them -------------------------------------------------------
+
+
+def test_the_secrets_file_and_environment_are_registered_at_once(tmp_path: Path) -> None:
+    from pytest_connectors.masking import MASKER
+    from pytest_connectors.secrets import EnvironmentSource, SecretsFileSource, env_var_reference
+
+    (tmp_path / "key.pem").write_text("file-content-value-31\n")
+    (tmp_path / "secrets.yaml").write_text(
+        "account.a: file-value-0001\naccount.b: {file: key.pem}\norg.c: xy\nbroken: {file: nope}\n"
+    )
+    SecretsFileSource.load(tmp_path / "secrets.yaml").register_values()
+    EnvironmentSource(
+        {"CONNECTOR_SECRET_PROJECT_p": "env-value-0002", "CONNECTOR_SECRET_ORG_o": "ab", "X": "1"}
+    ).register_values()
+    shown = MASKER.scrub("file-value-0001 file-content-value-31 env-value-0002 X=1")
+    assert shown == f"{MASK} {MASK} {MASK} X=1"
+    assert MASKER.unmaskable() == ["org.c", "org.o"]
+    assert env_var_reference("CONNECTOR_SECRET_ACCOUNT_gh_pat") == "account.gh_pat"
+    assert env_var_reference("CONNECTOR_SECRET_ELSE_x") == "CONNECTOR_SECRET_ELSE_x"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:pr0xy-pass@", "http://user:pr0xy-pass@:3128", "user:pr0xy-pass@:x"]
+)
+def test_a_proxy_url_without_a_host_is_refused_without_its_password(url: str) -> None:
+    from pytest_connectors.delegate import parse_proxy_url
+    from pytest_connectors.masking import MASKER
+
+    with pytest.raises(ValueError) as raised:
+        parse_proxy_url(url)
+    message = str(raised.value)
+    assert "pr0xy-pass" not in message and "***@" in message and "user" not in message
+    assert MASKER.scrub("pr0xy-pass") == MASK  # registered before anything was said
+
+
+def test_connector_url_credentials_are_masked_as_the_connector_is_read(build: Any) -> None:
+    from pytest_connectors.endpoints import EndpointError, parse_url
+    from pytest_connectors.masking import MASKER
+
+    connector = build(
+        """
+        connector:
+          name: g
+          identifier: g
+          type: Git
+          spec:
+            url: https://bot:url-pass-0003@[bad
+            connectionType: Repo
+            type: Http
+            spec: {username: bot, passwordRef: account.p}
+        """
+    )
+    assert MASKER.scrub("url-pass-0003") == MASK
+    assert "url-pass-0003" not in repr(connector.errors)
+    with pytest.raises(EndpointError) as raised:
+        parse_url("https://bot:url-pass-0003@[bad", "git")
+    assert "url-pass-0003" not in str(raised.value) and raised.value.url.startswith("https://***@")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..masking import register_url_credentials
 from ..model import (
     HARNESS_TYPES,
     MANAGER_EXECUTABLE_TYPES,
@@ -131,6 +132,9 @@ def build_connector(body: Any, file: str, doc_index: int, line: int) -> Connecto
             spec = builder(spec_reader)
         else:
             _generic_refs(spec_reader)
+    for path, _, value in walk_strings(body, "", body.line):
+        if "://" in value and "@" in value:  # https://user:password@host: masked from now on
+            register_url_credentials(value, f"{scope.ref_to(identifier)} {path}")
     tags = body.get("tags")
     expressions = tuple(
         ExpressionUse(path, ln, value)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..masking import redact_url, register_url_credentials
 from ..model import Credential, DefinitionError, SecretKind, SecretRef
 from ..refs import Reference, is_expression
 from ..yamlload import YamlMap, YamlSeq
@@ -118,6 +119,7 @@ class SpecReader:
         value = self.text(key, required=required)
         if value is None or is_expression(value):
             return value
+        register_url_credentials(value)  # masked before anything quotes the URL
         problem = url_problem(value, schemes or ("http", "https"))
         if problem:
             self.error(key, problem)
@@ -191,12 +193,14 @@ class SpecReader:
 
 
 def url_problem(value: str, schemes: Iterable[str]) -> str | None:
+    """What is wrong with the URL ``value``, quoting it without its credentials."""
     allowed = tuple(schemes)
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as exc:
-        return f"'{value}' is not a valid URL ({exc})"
+        return f"'{redact_url(value)}' is not a valid URL ({exc})"
+    value = redact_url(value)
     if parts.scheme not in allowed:
         return f"'{value}' must start with {' or '.join(s + '://' for s in allowed)}"
     if not parts.hostname:

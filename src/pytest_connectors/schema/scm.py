@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..masking import redact_url
 from ..model import Credential, ScmSpec, SecretKind
 from .reader import SpecReader
 
@@ -153,10 +154,13 @@ def _check_url_shape(reader: SpecReader, url: str | None, protocol: str | None) 
     if url is None or protocol is None or "<+" in url:
         return
     ssh_like = url.startswith(("git@", "ssh://")) or (":" in url and "://" not in url)
+    shown = redact_url(url)
     if protocol == "Ssh" and not ssh_like:
-        reader.error("url", f"SSH authentication needs an SSH URL (git@host:org/repo), not '{url}'")
+        reader.error(
+            "url", f"SSH authentication needs an SSH URL (git@host:org/repo), not '{shown}'"
+        )
     elif protocol == "Http" and not url.startswith(("http://", "https://")):
-        reader.error("url", f"HTTP authentication needs an http(s):// URL, not '{url}'")
+        reader.error("url", f"HTTP authentication needs an http(s):// URL, not '{shown}'")
 
 
 def build_hosted_scm(reader: SpecReader, connector_type: str) -> ScmSpec:
