@@ -22,7 +22,7 @@ from .checks.engine import CheckEngine
 from .inventory import Inventory, SettingsEntry
 from .masking import MASKER
 from .model import HARNESS_TYPES, BrokenDocument, Connector, PipelineDocument
-from .reporting.records import Subject, check_payload, subject_info
+from .reporting.records import Subject, check_payload, scrub_subject, subject_info
 from .reporting.remediation import remediation_values
 from .reporting.text import render_failure, render_line, render_not_checked, render_short
 from .results import CheckResult, Outcome, Phase
@@ -175,18 +175,14 @@ class ConnectorItem(pytest.Function):
                 "duration_s": 0.0,
                 "findings": [],
             }
-            self.payload = {
-                "subject": MASKER.scrub_data(info),
-                "check": crash,
-                "delegate": delegate,
-            }
+            self.payload = {"subject": scrub_subject(info), "check": crash, "delegate": delegate}
             raise
         values = None
         if result.primary is not None:  # remediation: commands with this connector's values
             node = str(info.get("node") or info["ref"])  # a duplicate's node is "<ref>-2"
             values = remediation_values(self.config, self.path, node, self.subject, engine)
         check = check_payload(info, result, strict=engine.options.strict, values=values)
-        self.payload = {"subject": MASKER.scrub_data(info), "check": check, "delegate": delegate}
+        self.payload = {"subject": scrub_subject(info), "check": check, "delegate": delegate}
         self.user_properties.extend(
             [
                 ("connector", str(info["ref"])),

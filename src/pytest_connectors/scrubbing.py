@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 import pytest
 
-from .items import ConnectorItem
+from .items import CheckFailed, ConnectorItem
 from .masking import MASKER
 
 #: user_properties that are identifiers, enum values or references, never free text.
@@ -63,11 +63,16 @@ def _scrub_record(record: logging.LogRecord) -> None:
         record.stack_info = MASKER.scrub(record.stack_info)
 
 
-def scrub_report(report: pytest.TestReport | pytest.CollectReport) -> None:
+def scrub_report(
+    report: pytest.TestReport | pytest.CollectReport, *, failure_text: bool = True
+) -> None:
     """Mask the free text of a report in place, before any reporter (terminal, JUnit, xdist)
-    sees it."""
+    sees it. ``failure_text=False`` leaves a failure text that was masked field by field as
+    it was built (a connector check's: its references and titles are not free text)."""
     longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+    if not failure_text:
+        pass
+    elif isinstance(longrepr, tuple) and len(longrepr) == 3:
         report.longrepr = (longrepr[0], longrepr[1], MASKER.scrub(longrepr[2]))
     elif isinstance(longrepr, str):
         report.longrepr = MASKER.scrub(longrepr)
@@ -124,10 +129,13 @@ class OutputScrubbing:
         self.debug_log = DebugLog(config) if config.option.debug else None
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, None]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        scrub_report(report)
+        built = call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed)
+        scrub_report(report, failure_text=not built)
         unmaskable = MASKER.unmaskable()
         if unmaskable and isinstance(item, ConnectorItem):
             # what a worker learnt (a hook's secret, a URL's) travels to the xdist controller

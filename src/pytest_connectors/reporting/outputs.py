@@ -1,7 +1,9 @@
 """Run-level outputs: terminal summary, JSON report, Markdown summary, escalation bundles.
 
 All of them are written by the process that saw every result (the xdist controller, or the only
-process), from :class:`RunRecords`, and every byte goes through the masker.
+process), from :class:`RunRecords`. Their free text goes through the masker (again: a worker
+masked it already) and nothing else does: references, statuses, failure modes and counts are
+never rewritten, whatever a secret is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import catalogue
 from ..masking import MASKER
-from .records import RunRecords, SubjectRecord
+from .records import RunRecords, SubjectRecord, scrub_check, scrub_record, scrub_subject
 
 if TYPE_CHECKING:
     import pytest
@@ -78,7 +80,7 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
         kind = record.info["type"] or "unreadable"
         where = f"{record.info['file']}:{record.info['line']}"
         line = f"{record.info['ref']:<{width}}  {kind:<14} {status:<10} {where}  {modes}".rstrip()
-        reporter.write_line(MASKER.scrub(line), **_MARKUP.get(record.status, {}))
+        reporter.write_line(line, **_MARKUP.get(record.status, {}))
     incomplete = [r for r in records.connectors if r.status == "incomplete"]
     if incomplete:
         title = "connectors not fully checked" + (
@@ -88,10 +90,9 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
         for record in incomplete:
             for name, reason in record.gaps:
                 # some skip reasons already say so ("not checked: no secret source")
+                reason = MASKER.scrub(reason)
                 shown = reason if reason.startswith("not checked") else f"not checked: {reason}"
-                reporter.write_line(
-                    MASKER.scrub(f"{record.info['ref']}[{name}] {shown}"), yellow=True
-                )
+                reporter.write_line(f"{record.info['ref']}[{name}] {shown}", yellow=True)
     warnings = records.warnings()
     if warnings:
         title = (
@@ -104,14 +105,12 @@ def terminal_summary(reporter: Any, records: RunRecords, strict: bool) -> None:
             for finding in check.get("findings", []):
                 if finding["severity"] == "warning":
                     reporter.write_line(
-                        MASKER.scrub(
-                            f"{record.info['ref']}[{check['name']}] [{finding['failure_mode']}]"
-                            f" {finding['message']}"
-                        ),
+                        f"{record.info['ref']}[{check['name']}] [{finding['failure_mode']}]"
+                        f" {MASKER.scrub(finding['message'])}",
                         yellow=True,
                     )
     if records.connectors:
-        reporter.write_sep("-", MASKER.scrub(summary_line(records)), bold=True)
+        reporter.write_sep("-", summary_line(records), bold=True)
 
 
 def build_report(records: RunRecords, delegate: dict[str, Any]) -> dict[str, Any]:
@@ -119,10 +118,10 @@ def build_report(records: RunRecords, delegate: dict[str, Any]) -> dict[str, Any
         "version": REPORT_VERSION,
         "delegate": delegate,
         "summary": count_statuses(records),
-        "connectors": [r.as_json() for r in records.connectors],
-        "pipelines": [r.as_json() for r in records.pipelines],
+        "connectors": [scrub_record(r.as_json()) for r in records.connectors],
+        "pipelines": [scrub_record(r.as_json()) for r in records.pipelines],
     }
-    return dict(MASKER.scrub_data(report))
+    return report
 
 
 def render_markdown(records: RunRecords) -> str:
@@ -149,6 +148,7 @@ def render_markdown(records: RunRecords) -> str:
         for check in record.checks:
             if check["outcome"] != "failed":
                 continue
+            check = scrub_check(check)
             if not check["failure_mode"]:  # a crashed check: no failure mode to link
                 lines.append(f"- **{check['name']}**: {check['message']}")
                 continue
@@ -159,9 +159,10 @@ def render_markdown(records: RunRecords) -> str:
         lines += ["", "### Not fully checked", ""]
         for record in incomplete:
             lines.extend(
-                f"- `{record.info['ref']}` **{check}**: {reason}" for check, reason in record.gaps
+                f"- `{record.info['ref']}` **{check}**: {MASKER.scrub(reason)}"
+                for check, reason in record.gaps
             )
-    return MASKER.scrub("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def _safe_name(ref: str) -> str:
@@ -169,15 +170,17 @@ def _safe_name(ref: str) -> str:
 
 
 def bundle_for(record: SubjectRecord, delegate: dict[str, Any]) -> dict[str, Any]:
-    failing = [c for c in record.checks if c["outcome"] == "failed"]
+    """What support needs about one failed connector, its free text masked."""
+    checks = [scrub_check(c) for c in record.checks]
+    failing = [c for c in checks if c["outcome"] == "failed"]
     return {
-        "connector": {k: v for k, v in record.info.items() if k != "kind"},
+        "connector": scrub_subject({k: v for k, v in record.info.items() if k != "kind"}),
         "status": record.status,
         "errors": [
             {"check": c["name"], "failure_mode": c["failure_mode"], "message": c["message"]}
             for c in failing
         ],
-        "checks": record.checks,
+        "checks": checks,
         "delegate": delegate,
         "pipeline_execution_id": os.environ.get("HARNESS_EXECUTION_ID")
         or os.environ.get("PIPELINE_EXECUTION_ID"),
@@ -211,12 +214,12 @@ def write_bundle(directory: Path, records: RunRecords, delegate: dict[str, Any])
     for record in records.connectors:
         if record.status != "failed":
             continue
-        data = MASKER.scrub_data(bundle_for(record, delegate))
+        data = bundle_for(record, delegate)
         node = record.info.get("node") or record.info["ref"]  # duplicates: "<ref>-2"
         stem = directory / _safe_name(f"{record.info['file']}__{node}")
         # not with_suffix(): a ref such as account.x has a dot of its own
         Path(f"{stem}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        Path(f"{stem}.md").write_text(MASKER.scrub(_bundle_markdown(data)))
+        Path(f"{stem}.md").write_text(_bundle_markdown(data))
         written.append(stem)
     return written
 

@@ -2,6 +2,10 @@
 
 The worker that ran an item attaches a payload (already secret-scrubbed) to its report; the
 controller gathers payloads into :class:`RunRecords`, grouped per connector and per pipeline.
+
+Scrubbing is field by field (:func:`scrub_check`, :func:`scrub_subject`): free text only. Keys,
+names, enum values (``outcome``, ``severity``, ``skip_kind``, failure-mode ids), numbers and
+references are never rewritten, whatever a secret is: a password ``pass`` leaves ``passed`` be.
 """
 
 from __future__ import annotations
@@ -144,7 +148,59 @@ def check_payload(
         payload["skip_kind"] = (result.skip_kind or SkipKind.NOT_CHECKED).value
         if result.blocked_by:
             payload["blocked_by"] = result.blocked_by
-    return dict(MASKER.scrub_data(payload))
+    return scrub_check(payload)
+
+
+def scrub_values(data: Any) -> Any:
+    """Every string inside JSON-like data masked; mapping keys (names, references) kept."""
+    if isinstance(data, str):
+        return MASKER.scrub(data)
+    if isinstance(data, Mapping):
+        return {key: scrub_values(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [scrub_values(value) for value in data]
+    return data
+
+
+def scrub_check(check: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``checks[]`` entry with its free text masked: the message, the skip reason, each
+    remediation step, the evidence's values and the findings' messages."""
+    scrubbed = dict(check)
+    for key in ("message", "skip_reason"):
+        if isinstance(scrubbed.get(key), str):
+            scrubbed[key] = MASKER.scrub(scrubbed[key])
+    if scrubbed.get("remediation"):
+        scrubbed["remediation"] = [MASKER.scrub(step) for step in scrubbed["remediation"]]
+    if scrubbed.get("evidence"):
+        scrubbed["evidence"] = scrub_values(scrubbed["evidence"])
+    if scrubbed.get("findings"):
+        scrubbed["findings"] = [
+            {**finding, "message": MASKER.scrub(finding["message"])}
+            for finding in scrubbed["findings"]
+        ]
+    return scrubbed
+
+
+def scrub_subject(info: Mapping[str, Any]) -> dict[str, Any]:
+    """Subject fields (references, names, type, file, line) as they are; the reasons of its
+    coverage gaps masked."""
+    scrubbed = dict(info)
+    if scrubbed.get("coverage_gaps"):
+        scrubbed["coverage_gaps"] = [
+            {**gap, "reason": MASKER.scrub(gap["reason"])} for gap in scrubbed["coverage_gaps"]
+        ]
+    return scrubbed
+
+
+def scrub_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A report's ``connectors[]`` / ``pipelines[]`` entry (:meth:`SubjectRecord.as_json`)."""
+    scrubbed = scrub_subject(record)
+    scrubbed["checks"] = [scrub_check(check) for check in record.get("checks", [])]
+    if "not_checked" in record:
+        scrubbed["not_checked"] = [
+            {**gap, "reason": MASKER.scrub(gap["reason"])} for gap in record["not_checked"]
+        ]
+    return scrubbed
 
 
 #: Why a collected check has no result: pytest did not run its item.
