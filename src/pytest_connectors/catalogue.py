@@ -136,6 +136,7 @@ EVIDENCE_KEYS: Mapping[str, str] = {
     "resolver": "the DNS resolver that was asked (address[:port])",
     "reason": "the low-level reason: NXDOMAIN, SERVFAIL, connection refused, ...",
     "elapsed_s": "seconds the operation took",
+    "phase": "where a request overran its deadline: connect, TLS, headers or body",
     "timeout_s": "the configured timeout, in seconds",
     "budget_s": "the latency budget, in seconds",
     "via_proxy": "the proxy URL when the connection went through a proxy; empty or False if direct",
@@ -872,11 +873,21 @@ CATALOGUE: Mapping[str, FailureMode] = _modes(
             severity=E,
             seed_section="Timeout Issues; Network Connectivity",
             summary=(
-                "The TCP connection or the TLS handshake did not finish within the timeout. "
-                "Packets are most likely being dropped silently by a firewall or security group."
+                "The TCP connection, the TLS handshake or the whole answer did not finish within "
+                "the timeout. Packets are most likely being dropped silently by a firewall or "
+                "security group; an answer that starts but never ends is a server or a middlebox "
+                "that holds it."
             ),
-            evidence=("host", "port", "reason", "timeout_s", "via_proxy"),
+            evidence=("host", "port", "reason", "timeout_s", "via_proxy", "phase", "elapsed_s"),
             steps=(
+                Step(
+                    "The request did not finish within {timeout_s} s: it stopped in its {phase} "
+                    "phase after {elapsed_s} s (the timeout bounds the whole request, however "
+                    "slowly bytes keep coming). A server that starts answering but never "
+                    "finishes is overloaded, or something in between (a proxy, a load balancer, "
+                    "a WAF) holds the answer: look there before raising the timeout.",
+                    requires=("phase", "timeout_s", "elapsed_s"),
+                ),
                 Step(
                     "Reproduce with the same bound from the delegate host: "
                     "`timeout {timeout_s} nc -vz {host} {port}`.",

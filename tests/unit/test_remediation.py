@@ -438,6 +438,7 @@ def _evidence(connector: Connector, usual: bool) -> dict[str, Any]:
         "reason": "NXDOMAIN",
         "elapsed_s": 0.412,
         "timeout_s": 10.0,
+        "phase": "body",
         "budget_s": 1.0,
         "via_proxy": "http://proxy.acme.example:3128" if usual else False,
         "proxy": "http://proxy.acme.example:3128",

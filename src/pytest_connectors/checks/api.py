@@ -10,6 +10,7 @@ from typing import Any
 
 from ..endpoints import Endpoint
 from ..model import Credential, ScmSpec, SecretRef
+from ..probes.deadline import DeadlineExceeded, NetworkLimit
 from ..probes.http import HttpResult, request
 from ..results import Failure, Skip
 from ..secrets import Secret, SecretNotFound
@@ -59,6 +60,8 @@ def call(
     if {k.lower() for k in headers} & {"authorization", "private-token"}:
         refuse_plain_credential(ctx, base)
     result = request(ctx.prober, base, path, trust(ctx), headers=headers, method=method)
+    if result.limit is not None:
+        raise limit_failure(result.limit, result.url, base.host, base.port)
     if result.error is not None:
         if "Timeout" in result.error:
             raise Failure(
@@ -82,6 +85,27 @@ def call(
             problem=f"redirect {result.status} to {location}",
         )
     return result
+
+
+def limit_failure(
+    limit: NetworkLimit, url: str, host: str, port: int, what: str | None = None
+) -> Failure:
+    """The failure for an operation (``what``, at ``url``) that ran into a limit of the route:
+    its deadline (``connection-timeout``, naming the phase) or the body cap
+    (``incorrect-endpoint``, with the answer's size)."""
+    where = f"{url} ({what})" if what else url
+    if isinstance(limit, DeadlineExceeded):
+        return Failure(
+            "connection-timeout", f"{where}: {limit}", host=host, port=port,
+            phase=limit.phase, elapsed_s=round(limit.elapsed_s, 2), timeout_s=limit.budget_s,
+            reason=str(limit),
+        )  # fmt: skip
+    return Failure(
+        "incorrect-endpoint",
+        f"{where}: {limit}: no answer the check expects is that large, so this is not the API"
+        " the connector should name",
+        url=url, problem=str(limit),
+    )  # fmt: skip
 
 
 def refuse_plain_credential(ctx: CheckContext, base: Endpoint, what: str = "credential") -> None:

@@ -54,9 +54,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from ..endpoints import Endpoint, EndpointError, parse_url
 from ..masking import MASKER
 from ..model import Connector, KubernetesSpec
+from ..probes.deadline import NetworkLimit
 from ..probes.tls import Trust, classify_tls_error
 from ..results import Failure, Skip
-from .api import refuse_plain_credential, secret_of
+from .api import limit_failure, refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network, endpoints, trust
 from .shapes import decode_jwt_claims, pem_or_base64
@@ -233,10 +234,14 @@ def _connect(
     server_name: str | None = None,
 ) -> tuple[Any, str, dict[str, str]]:
     """(urllib3 pool manager, base URL to request, extra headers): straight to the address the
-    ``dns`` check saw, or through the delegate's proxy."""
+    ``dns`` check saw, or through the delegate's proxy; each request finishes within the
+    connector's timeout and reads at most the body cap (:mod:`..probes.bounded_urllib3`)."""
     import urllib3
 
+    from ..probes.bounded_urllib3 import BoundedPoolManager, BoundedProxyManager
+
     kwargs: dict[str, Any] = {"retries": False, "maxsize": REVIEW_WORKERS, "block": False}
+    kwargs["budget_s"] = ctx.prober.timeout
     if endpoint.tls:
         if context is not None and not verify:  # kubeconfig: insecure-skip-tls-verify
             context.check_hostname = False
@@ -251,7 +256,7 @@ def _connect(
             headers = urllib3.make_headers(proxy_basic_auth=credentials)
         if server_name:
             kwargs["server_hostname"] = server_name
-        proxied = urllib3.ProxyManager(proxy.url, proxy_headers=headers, **kwargs)
+        proxied = BoundedProxyManager(proxy.url, proxy_headers=headers, **kwargs)
         return proxied, endpoint.url.rstrip("/"), {}
     answer = ctx.prober.dns(endpoint.host).result()
     if not answer.ok:
@@ -264,7 +269,7 @@ def _connect(
     shown = f"[{address}]" if ":" in address else address
     if endpoint.tls:
         kwargs["server_hostname"] = server_name or endpoint.host
-    manager = urllib3.PoolManager(**kwargs)
+    manager = BoundedPoolManager(**kwargs)
     host_header = endpoint.host if ":" not in endpoint.host else f"[{endpoint.host}]"
     return (
         manager,
@@ -712,6 +717,8 @@ def call(
         raise _api_failure(session, exc, what) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise _transport_failure(ctx, session, exc, what) from None
+    except NetworkLimit as exc:  # the deadline or the body cap of the client's pool manager
+        raise limit_failure(exc, session.url, session.host, session.port, what) from None
     except ValueError as exc:  # pydantic: the answer is not what a Kubernetes API returns
         raise Failure(
             "incorrect-endpoint",

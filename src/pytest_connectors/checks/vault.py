@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..endpoints import Endpoint
 from ..masking import MASKER
 from ..model import Connector, Credential, VaultSpec
+from ..probes.deadline import NetworkLimit
 from ..probes.prober import Prober
 from ..results import Failure, Skip
 from ..secrets import Secret
-from .api import refuse_plain_credential, secret_of
+from .api import limit_failure, refuse_plain_credential, secret_of
 from .context import CheckContext, CollectContext
 from .network import applies_to_network, endpoints, trust
 
@@ -159,6 +160,8 @@ def translated(ctx: CheckContext, doing: str) -> Iterator[None]:
             manager=ctx.connector.ref, vault_url=url, state="failing (500)",
             problem=_vault_errors(exc),
         ) from None  # fmt: skip
+    except NetworkLimit as exc:  # the deadline or the body cap of the session
+        raise limit_failure(exc, url, endpoint.host, endpoint.port, doing) from None
     except requests.exceptions.JSONDecodeError as exc:  # a 2xx body that is not JSON
         raise Failure(
             "incorrect-endpoint",

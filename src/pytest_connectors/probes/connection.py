@@ -17,6 +17,7 @@ from typing import Any
 
 from ..delegate import ProxyConfig
 from ..endpoints import Endpoint
+from .deadline import Deadline, DeadlineExceeded
 from .tls import CertFacts, Trust, classify_tls_error, collect_facts, facts_from_socket
 
 REFUSED, UNREACHABLE, TIMEOUT = "refused", "unreachable", "timeout"
@@ -91,13 +92,21 @@ def connect_tcp(address: str, port: int, timeout: float) -> tuple[socket.socket 
     return sock, TcpResult(address, port, time.perf_counter() - started)
 
 
-def _read_head(sock: socket.socket) -> bytes:
+def _read_head(sock: socket.socket, timeout: float) -> bytes:
+    """The proxy's answer head, all of it within ``timeout`` (a proxy that drips its answer
+    must not hold the probe); ``TimeoutError`` when it takes longer."""
+    deadline = Deadline(timeout)
     data = b""
     while b"\r\n\r\n" not in data and len(data) < 65536:
+        try:
+            sock.settimeout(deadline.timeout(timeout))
+        except DeadlineExceeded as exc:
+            raise TimeoutError(str(exc)) from None
         chunk = sock.recv(4096)
         if not chunk:
             break
         data += chunk
+    sock.settimeout(timeout)
     return data
 
 
@@ -122,7 +131,7 @@ def connect_via_proxy(
         request += f"Proxy-Authorization: Basic {token}\r\n"
     try:
         sock.sendall((request + "\r\n").encode())
-        head = _read_head(sock)
+        head = _read_head(sock, timeout)
     except OSError as exc:
         sock.close()
         error = TIMEOUT if isinstance(exc, (socket.timeout, TimeoutError)) else "bad-reply"

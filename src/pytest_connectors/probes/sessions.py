@@ -8,6 +8,9 @@
 * Through the delegate's proxy when the host is not exempt (the proxy resolves the name).
 * No redirects are followed and nothing is taken from the environment (``trust_env=False``),
   so a credential never travels to another origin.
+* Each request, answer included, finishes within the connector's timeout, and at most
+  :data:`~.deadline.BODY_CAP` of the answer is read, once (:mod:`.bounded_urllib3`): the
+  adapter reads the body itself, so ``response.content`` is never an unbounded read.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..endpoints import Endpoint
+from . import bounded_urllib3
+from .deadline import operation
 from .prober import Prober
 from .tls import Trust
 
@@ -31,10 +36,11 @@ class PinningError(requests.exceptions.ConnectionError):
 
 
 class _PinnedAdapter(HTTPAdapter):
-    def __init__(self, host: str, address: str | None, trust: Trust) -> None:
+    def __init__(self, host: str, address: str | None, trust: Trust, budget_s: float) -> None:
         self._host = host
         self._address = address
         self._trust = trust
+        self._budget_s = budget_s
         super().__init__(max_retries=0)
 
     def init_poolmanager(
@@ -44,11 +50,13 @@ class _PinnedAdapter(HTTPAdapter):
         if self._address is not None:
             pool_kwargs["server_hostname"] = self._host  # SNI and the hostname check
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        bounded_urllib3.bind(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         """Through the proxy the target is verified with the same trust (not requests' own)."""
-        proxy_kwargs["ssl_context"] = self._trust.context()
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
+        if proxy not in self.proxy_manager:
+            proxy_kwargs["ssl_context"] = self._trust.context()
+        return bounded_urllib3.bind(super().proxy_manager_for(proxy, **proxy_kwargs))
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         """Verification is the trust's SSL context: no CA file of requests' own."""
@@ -66,7 +74,12 @@ class _PinnedAdapter(HTTPAdapter):
             netloc = f"{shown}:{parts.port}" if parts.port else shown
             request.headers["Host"] = parts.netloc.rpartition("@")[2]
             request.url = urlunsplit(parts._replace(netloc=netloc))
-        return super().send(request, **kwargs)
+        kwargs["stream"] = True  # the body is read here, within the deadline and the cap
+        with operation(self._budget_s, (requests.exceptions.Timeout,)) as deadline:
+            response = super().send(request, **kwargs)
+            body = bounded_urllib3.read_body(response.raw, deadline, request.method or "GET")
+        response._content = body  # what ``response.content`` returns, already read
+        return response
 
 
 #: One session per endpoint and trust per run (keyed on the run's prober): the checks of one
@@ -109,7 +122,7 @@ def _new_session(prober: Prober, endpoint: Endpoint, trust: Trust) -> requests.S
     else:
         url = proxy.url_with_credentials()
         proxies = {"http": url, "https": url}
-    adapter = _PinnedAdapter(endpoint.host, address, trust)
+    adapter = _PinnedAdapter(endpoint.host, address, trust, prober.timeout)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.proxies.update(proxies)
