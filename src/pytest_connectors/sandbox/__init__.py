@@ -17,7 +17,7 @@ from .dnsserver import FAILURES, DnsServer, Failure, LookupFailed
 from .githttp import FakeGitHttp
 from .github import FakeGitHub
 from .gitlab import FakeGitLab
-from .httpserver import Handler, HttpServer, SandboxRequest, SandboxResponse
+from .httpserver import Drip, Handler, HttpServer, HugeBody, SandboxRequest, SandboxResponse
 from .kubernetes import FakeKubernetes, issue_client_cert
 from .limits import LimitServer
 from .netutil import SandboxUnavailable, is_loopback
@@ -32,6 +32,7 @@ __all__ = [
     "VARIANTS",
     "Blackhole",
     "DnsServer",
+    "Drip",
     "Endpoint",
     "Failure",
     "FakeBitbucket",
@@ -43,6 +44,7 @@ __all__ = [
     "FakeRegistry",
     "Handler",
     "HttpServer",
+    "HugeBody",
     "LimitServer",
     "LookupFailed",
     "OpenBao",

@@ -1,4 +1,5 @@
-"""HTTP and HTTPS servers on 127.0.0.1 with counters, injected latency and custom answers."""
+"""HTTP and HTTPS servers on 127.0.0.1 with counters, injected latency, custom answers, and
+answers that misbehave on demand (:class:`Drip`, :class:`HugeBody`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import json
 import ssl
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .netutil import LOOPBACK, ServerThread
 
@@ -54,6 +55,32 @@ class SandboxResponse:
 Handler = Callable[[SandboxRequest], SandboxResponse]
 
 
+@dataclass(frozen=True)
+class Drip:
+    """Send answers slowly: ``size`` bytes every ``every`` seconds, from the status line on
+    (``start="headers"``: the client waits for its headers) or from the first byte of the body
+    (``start="body"``: headers at once, then the body; give the server a :class:`HugeBody` too
+    when the handler's bodies are short)."""
+
+    every: float = 1.0
+    size: int = 1
+    start: Literal["headers", "body"] = "headers"
+
+
+@dataclass(frozen=True)
+class HugeBody:
+    """Answer with the handler's status and headers but a body of ``size`` bytes, generated
+    while it is sent (never held in memory). ``declared``: with its ``Content-Length``; else
+    chunked, so its size is unknown until it ends."""
+
+    size: int = 400 * 1024 * 1024
+    declared: bool = True
+
+
+#: What :class:`HugeBody` sends, over and over.
+_FILLER = b'{"filler": "' + b"0123456789abcdef" * 4096
+
+
 def default_handler(request: SandboxRequest) -> SandboxResponse:
     return SandboxResponse.json({"ok": True})
 
@@ -62,7 +89,10 @@ class HttpServer(ServerThread):
     """One server; ``url`` uses the DNS name, ``host``/``port`` are where it listens.
 
     ``latency`` (seconds) is waited before each response's first byte and
-    ``handshake_latency`` before each TLS handshake; both may be changed at any time.
+    ``handshake_latency`` before each TLS handshake; both may be changed at any time, like
+    ``drip`` (a :class:`Drip`: answers sent a byte at a time) and ``huge_body`` (a
+    :class:`HugeBody`: answers with an endless-seeming body), which any fake behind the server
+    gets: ``server.drip = Drip()``.
     Counters: ``requests`` (answered HTTP requests, counted just before the answer is sent),
     ``handshakes`` (completed TLS handshakes), ``connections`` (accepted TCP connections).
     ``handshake_errors``: repr of each failed handshake or broken connection (recorded a
@@ -86,6 +116,8 @@ class HttpServer(ServerThread):
         self.chain_pems = chain_pems  # what the server presents, leaf first (empty for http)
         self.latency = latency
         self.handshake_latency = 0.0
+        self.drip: Drip | None = None
+        self.huge_body: HugeBody | None = None
         self.handler: Handler = handler or default_handler
         self.handshake_errors: list[str] = []
         self.errors: list[str] = []
@@ -198,9 +230,17 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self._answer(response)
 
     def _answer(self, response: SandboxResponse) -> None:
-        """Status line, headers and body in one write (no Nagle stall behind a proxy)."""
+        """Status line, headers and body in one write (no Nagle stall behind a proxy), unless
+        the server is told to misbehave."""
+        owner = self.server.owner
+        huge, drip = owner.huge_body, owner.drip
         phrase = http.HTTPStatus(response.status).phrase if response.status in _KNOWN else ""
         headers = dict(response.headers)
+        if huge is not None:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+            headers["Content-Length" if huge.declared else "Transfer-Encoding"] = (
+                str(huge.size) if huge.declared else "chunked"
+            )
         names = {key.lower(): value for key, value in headers.items()}
         defaults = {
             "Server": self.version_string(),
@@ -208,14 +248,47 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             "Content-Length": str(len(response.body)),
         }
         for key, value in defaults.items():
-            if key.lower() not in names:
+            if key.lower() not in names and not (huge and key == "Content-Length"):
                 headers[key] = value
         if names.get("connection", "").lower() == "close":
             self.close_connection = True
         lines = [f"{self.protocol_version} {response.status} {phrase}"]
         lines += [f"{key}: {value}" for key, value in headers.items()]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
-        self.wfile.flush()
+        if huge is None and drip is None:
+            self.wfile.write(head if self.command == "HEAD" else head + response.body)
+            self.wfile.flush()
+            return
+        self.close_connection = True  # a misbehaving answer is the connection's last
+        dripping = drip is not None and drip.start == "headers"
+        if not self._send(head, drip if dripping else None) or self.command == "HEAD":
+            return
+        body = _huge(huge) if huge is not None else iter((response.body,))
+        for part in body:
+            if not self._send(part, drip):
+                return
+
+    def _send(self, data: bytes, drip: Drip | None) -> bool:
+        """Write ``data`` (a few bytes at a time when dripping); False once the server closes."""
+        if drip is None:
+            self.wfile.write(data)
+            return not self.server.owner.closed
+        for start in range(0, len(data), max(1, drip.size)):
+            self.wfile.write(data[start : start + max(1, drip.size)])
+            if self.server.owner.sleep(drip.every):
+                return False
+        return True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+def _huge(huge: HugeBody) -> Iterator[bytes]:
+    """The body of ``huge``, in pieces of at most ``len(_FILLER)`` (chunk-framed when its size
+    is not declared)."""
+    left = huge.size
+    while left > 0:
+        piece = _FILLER[: min(left, len(_FILLER))]
+        left -= len(piece)
+        yield piece if huge.declared else b"%x\r\n%b\r\n" % (len(piece), piece)
+    if not huge.declared:
+        yield b"0\r\n\r\n"
