@@ -40,25 +40,32 @@ _PENDING_MAX = 32
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 _URLSAFE = str.maketrans("-_", "+/")
 #: Keys of a JSON secret whose values are secrets of their own (GCP ``private_key``, ...).
-_SENSITIVE_KEY = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
+SENSITIVE_KEY = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
 
 
 class FormSet:
     """Forms compiled into one pattern. A form longer than ``PREFIX`` characters is matched by
     its prefix and then extended to the whole form where the text holds it: the pattern stays
     small (compiling is per character), and the start of a long secret cut short in output
-    (a truncated ``repr``) is masked too."""
+    (a truncated ``repr`` of ``-l``) is masked too. PEM armour is public: a prefix goes past it.
+    """
 
-    PREFIX = 24
+    PREFIX = 16
 
     def __init__(self, forms: Iterable[str]) -> None:
         self.forms = frozenset(forms)
         longer: dict[str, list[str]] = {}
         for form in self.forms:
-            if len(form) > self.PREFIX:
-                longer.setdefault(form[: self.PREFIX], []).append(form)
+            key = self.key(form)
+            if key != form:
+                longer.setdefault(key, []).append(form)
         self.longer = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in longer.items()}
-        self.pattern = compile_forms(form[: self.PREFIX] for form in self.forms)
+        self.pattern = compile_forms(self.key(form) for form in self.forms)
+
+    @classmethod
+    def key(cls, form: str) -> str:
+        end = form.find("-----", 5) if form.startswith("-----") else -1
+        return form[: (end + 5 if end != -1 else 0) + cls.PREFIX]
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         if self.pattern is None:
@@ -286,7 +293,7 @@ def _sensitive_json_fields(value: str) -> list[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif isinstance(node, str) and _SENSITIVE_KEY.search(key) and "://" not in node[:12]:
+        elif isinstance(node, str) and SENSITIVE_KEY.search(key) and "://" not in node[:12]:
             found.append(node)  # a token_uri names a place, not a secret
 
     walk(data)

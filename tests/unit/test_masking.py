@@ -218,6 +218,18 @@ def test_overlapping_secrets_are_masked_whole(masker: Masker) -> None:
     assert masker.scrub("[abcdefghijkl] [efgh-abcd]") == f"[{MASK}] [efgh-abcd]"
 
 
+def test_pem_armour_stays_readable_once_compiled(masker: Masker) -> None:
+    body = "".join(random.Random(5).choices(string.ascii_letters, k=64))
+    masker.add(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+    for n in range(40):
+        masker.add(f"filler-value-{n:03d}")
+    masker.scrub("x")
+    assert masker.scrub("no '-----BEGIN PRIVATE KEY-----' block") == (
+        "no '-----BEGIN PRIVATE KEY-----' block"
+    )
+    assert body not in masker.scrub(f"-----BEGIN PRIVATE KEY-----\\n{body}")
+
+
 def test_a_long_secret_cut_short_is_masked_from_its_start(masker: Masker) -> None:
     value = "".join(random.Random(3).choices(string.ascii_letters, k=200))
     for n in range(40):
@@ -362,3 +374,22 @@ def test_connector_url_credentials_are_masked_as_the_connector_is_read(build: An
     with pytest.raises(EndpointError) as raised:
         parse_url("https://bot:url-pass-0003@[bad", "git")
     assert "url-pass-0003" not in str(raised.value) and raised.value.url.startswith("https://***@")
+
+
+def test_the_parsed_forms_of_a_key_are_secrets_too() -> None:
+    from pytest_connectors.checks.shapes import _key_document, _pem
+    from pytest_connectors.secrets import Secret
+
+    key = Secret(
+        json.dumps(
+            {"type": "service_account", "private_key_id": "id-0123456789", "private_key": "k"}
+        ),
+        "account.gcp",
+        "file",
+    )
+    document = _key_document(key)
+    assert document is not None
+    shown = repr(document)  # what -l prints for the local
+    assert "id-0123456789" not in shown and "'type': 'service_account'" in shown
+    pem = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBcert-body-line\n").decode()
+    assert "MIIBcert" not in repr(_pem(Secret(pem, "account.ca", "file")))

@@ -57,11 +57,11 @@ def _article(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeiou" or noun.startswith(("SSH", "PEM")) else "a"
 
 
-def _passphrase(ctx: CheckContext) -> str | None:
+def _passphrase(ctx: CheckContext) -> Secret | None:
     for secret_ref in ctx.connector.secret_refs:
         if secret_ref.field_path.endswith(_PASSPHRASE_FIELD):
             try:
-                return ctx.secrets.resolve(secret_ref.reference, ctx.connector.scope).reveal()
+                return ctx.secrets.resolve(secret_ref.reference, ctx.connector.scope)
             except (SecretNotFound, ValueError):
                 return None
     return None
@@ -113,7 +113,7 @@ def check_secrets(ctx: CheckContext) -> None:
         if secret_ref.kind is SecretKind.TEXT:
             continue
         passphrase = _passphrase(ctx) if secret_ref.kind is SecretKind.K8S_PRIVATE_KEY else None
-        shape = check_shape(secret_ref.kind, secret.reveal(), passphrase)
+        shape = check_shape(secret_ref.kind, secret, passphrase)
         if shape.problem:
             ctx.fail(
                 "secret-format-invalid",

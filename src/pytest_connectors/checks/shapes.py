@@ -2,6 +2,10 @@
 
 Each function returns ``None`` when the value fits, or a short problem statement that never
 quotes the value. Parsing uses ``cryptography``; its messages carry no key material.
+
+The value, and every form parsed out of it (a decoded PEM, the fields of a GCP key), is a
+:class:`Secret` here, revealed only in the call that parses it: the locals of a traceback
+(``-l``) show ``***``, and each parsed form is masked in every output on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ..masking import SENSITIVE_KEY
 from ..model import SecretKind
+from ..secrets import Secret
 
 
 @dataclass(frozen=True)
@@ -35,14 +41,24 @@ def pem_or_base64(value: str) -> bytes:
     return decoded.strip() if decoded.strip().startswith(b"-----BEGIN") else text.encode()
 
 
-def _certificates(data: bytes) -> Shape:
-    if b"-----BEGIN CERTIFICATE-----" not in data:
+def _parsed(secret: Secret, value: str, what: str) -> Secret:
+    """A form parsed out of ``secret``: a secret of its own (masked, ``***`` in ``repr``)."""
+    return Secret(value, f"{secret.reference} ({what})", "parsed")
+
+
+def _pem(secret: Secret) -> Secret:
+    """PEM or base64 of PEM, as PEM (see :func:`pem_or_base64`)."""
+    return _parsed(secret, pem_or_base64(secret.reveal()).decode("utf-8", "replace"), "PEM")
+
+
+def _certificates(pem: Secret) -> Shape:
+    if "-----BEGIN CERTIFICATE-----" not in pem.reveal():
         return Shape("no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate")
     from cryptography import x509  # imported on first use: most runs never need it
     from cryptography.exceptions import UnsupportedAlgorithm
 
     try:
-        certs = x509.load_pem_x509_certificates(data)
+        certs = x509.load_pem_x509_certificates(pem.reveal().strip().encode())
     except (ValueError, UnsupportedAlgorithm) as exc:
         return Shape(f"the PEM certificate cannot be parsed ({_first_line(exc)})")
     leaf = certs[0]
@@ -55,16 +71,16 @@ def _certificates(data: bytes) -> Shape:
     )
 
 
-def _private_key(data: bytes, passphrase: str | None) -> Shape:
-    if b"OPENSSH PRIVATE KEY" in data:
-        return _ssh_key(data.decode(errors="replace"), None)
-    if b"PRIVATE KEY-----" not in data:
+def _private_key(pem: Secret, passphrase: Secret | None) -> Shape:
+    if "OPENSSH PRIVATE KEY" in pem.reveal():
+        return _ssh_key(pem, None)
+    if "PRIVATE KEY-----" not in pem.reveal():
         return Shape("no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key")
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        load_pem_private_key(data, passphrase.encode() if passphrase else None)
+        load_pem_private_key(pem.reveal().strip().encode(), _bytes(passphrase))
     except UnsupportedAlgorithm as exc:  # an unknown curve, cipher or key type
         return Shape(f"the PEM private key uses what cannot be read here ({_first_line(exc)})")
     except TypeError as exc:
@@ -76,40 +92,66 @@ def _private_key(data: bytes, passphrase: str | None) -> Shape:
     return Shape()
 
 
+def _bytes(passphrase: Secret | None) -> bytes | None:
+    return passphrase.reveal().encode() if passphrase and passphrase.reveal() else None
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _ssh_key(value: str, passphrase: str | None) -> Shape:
-    data = value.strip().encode()
-    if b"OPENSSH PRIVATE KEY" in data:
+def _ssh_key(key: Secret, passphrase: Secret | None) -> Shape:
+    if "OPENSSH PRIVATE KEY" in key.reveal():
         from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 
         try:
-            load_ssh_private_key(data, passphrase.encode() if passphrase else None)
+            load_ssh_private_key(key.reveal().strip().encode(), _bytes(passphrase))
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             return Shape(f"the OpenSSH private key cannot be read ({_first_line(exc)})")
         return Shape(
             "the key is in OpenSSH format; Harness needs a PEM key"
             " (convert with: ssh-keygen -p -m PEM -f <keyfile>)"
         )
-    return _private_key(data, passphrase)
+    return _private_key(key, passphrase)
 
 
-def _gcp_key(value: str) -> Shape:
+def _key_document(secret: Secret) -> dict[str, Any] | None:
+    """A JSON key file's fields; those that name a secret (``private_key``,
+    ``private_key_id`` ...) as secrets of their own. None when it is no JSON object."""
     try:
-        data = json.loads(value)
+        data = json.loads(secret.reveal())
     except ValueError:
-        return Shape("not JSON: a GCP service-account key file is a JSON document")
+        return None
     if not isinstance(data, dict):
+        return None
+    return {
+        str(k): _parsed(secret, v, str(k)) if isinstance(v, str) and SENSITIVE_KEY.search(k) else v
+        for k, v in data.items()
+    }
+
+
+def _filled(value: object) -> bool:
+    return bool(value.reveal() if isinstance(value, Secret) else value)
+
+
+def _gcp_key(secret: Secret) -> Shape:
+    data = _key_document(secret)
+    if data is None:
+        try:
+            json.loads(secret.reveal())
+        except ValueError:
+            return Shape("not JSON: a GCP service-account key file is a JSON document")
         return Shape("the JSON is not an object: not a GCP service-account key")
-    missing = [k for k in ("type", "private_key", "client_email") if not data.get(k)]
+    missing = [k for k in ("type", "private_key", "client_email") if not _filled(data.get(k))]
     if missing:
         return Shape(f"the key JSON lacks {', '.join(missing)}")
     if data.get("type") != "service_account":
         return Shape(f"the key JSON has type {data.get('type')!r}, not 'service_account'")
-    key = _private_key(str(data["private_key"]).encode(), None)
+    private_key = data["private_key"]
+    if not isinstance(private_key, Secret):  # a number or a list where the key belongs
+        return Shape("private_key: not a PEM private key")
+    key = _private_key(private_key, None)
     if key.problem:
         return Shape(f"private_key: {key.problem}")
     return Shape(
@@ -129,14 +171,19 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _sa_token(value: str) -> Shape:
-    claims = decode_jwt_claims(value)
+def _base64_decoded(secret: Secret) -> Secret | None:
+    try:
+        text = base64.b64decode("".join(secret.reveal().split()), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
+    return _parsed(secret, text, "decoded") if text else None
+
+
+def _sa_token(token: Secret) -> Shape:
+    claims = decode_jwt_claims(token.reveal())
     if claims is None:
-        try:
-            decoded = base64.b64decode("".join(value.split()), validate=True).decode()
-        except (binascii.Error, ValueError):
-            decoded = ""
-        if decoded and decode_jwt_claims(decoded) is not None:
+        decoded = _base64_decoded(token)
+        if decoded is not None and decode_jwt_claims(decoded.reveal()) is not None:
             return Shape(
                 "the secret holds the token base64-encoded (as in a Kubernetes Secret's data);"
                 " Harness needs the decoded token"
@@ -155,29 +202,37 @@ def _sa_token(value: str) -> Shape:
     return Shape(facts=facts)
 
 
-def _cert_and_key(value: str) -> Shape:
-    data = value.strip().encode()
-    certs = _certificates(data)
+def _cert_and_key(value: Secret) -> Shape:
+    certs = _certificates(value)
     if certs.problem:
         return certs
-    key = _private_key(data, None)
+    key = _private_key(value, None)
     if key.problem:
         return Shape(f"the certificate file needs its private key too: {key.problem}")
     return certs
 
 
-CHECKERS: dict[SecretKind, Callable[[str, str | None], Shape]] = {
+CHECKERS: dict[SecretKind, Callable[[Secret, Secret | None], Shape]] = {
     SecretKind.GCP_KEY_JSON: lambda v, _: _gcp_key(v),
-    SecretKind.PEM_CERTIFICATE: lambda v, _: _certificates(v.strip().encode()),
-    SecretKind.PEM_PRIVATE_KEY: lambda v, p: _private_key(v.strip().encode(), p),
-    SecretKind.K8S_CERTIFICATE: lambda v, _: _certificates(pem_or_base64(v)),
-    SecretKind.K8S_PRIVATE_KEY: lambda v, p: _private_key(pem_or_base64(v), p),
+    SecretKind.PEM_CERTIFICATE: lambda v, _: _certificates(v),
+    SecretKind.PEM_PRIVATE_KEY: _private_key,
+    SecretKind.K8S_CERTIFICATE: lambda v, _: _certificates(_pem(v)),
+    SecretKind.K8S_PRIVATE_KEY: lambda v, p: _private_key(_pem(v), p),
     SecretKind.K8S_SA_TOKEN: lambda v, _: _sa_token(v),
     SecretKind.SSH_PRIVATE_KEY: _ssh_key,
     SecretKind.CERTIFICATE_AND_KEY: lambda v, _: _cert_and_key(v),
 }
 
 
-def check_shape(kind: SecretKind, value: str, passphrase: str | None = None) -> Shape:
+def check_shape(
+    kind: SecretKind, value: Secret | str, passphrase: Secret | str | None = None
+) -> Shape:
+    """Whether ``value`` is what a ``kind`` field needs (a plain text is taken as a secret)."""
     checker = CHECKERS.get(kind)
-    return checker(value, passphrase) if checker else Shape()
+    if checker is None:
+        return Shape()
+    if not isinstance(value, Secret):
+        value = Secret(value, "(value)", "shape check")
+    if passphrase is not None and not isinstance(passphrase, Secret):
+        passphrase = Secret(passphrase, "(passphrase)", "shape check")
+    return checker(value, passphrase)
