@@ -126,12 +126,26 @@ def _user_field(credential: Credential) -> str:
     return "email" if credential.kind == CLOUD_ONLY_KIND else "username"
 
 
-def _username(ctx: CheckContext, credential: Credential) -> str | None:
+def _username(ctx: CheckContext, credential: Credential) -> tuple[str | None, str | None]:
+    """The user name Basic authentication sends, and how messages name it: as the YAML writes
+    it, or by the reference of the secret that holds it (never its value, however short)."""
     field = _user_field(credential)
     username = credential.values.get(field)
-    if username is None and f"{field}Ref" in credential.refs:
-        username = secret_of(ctx, credential, f"{field}Ref")[1].reveal()
-    return username
+    if username is not None:
+        return username, username
+    if f"{field}Ref" in credential.refs:
+        ref, secret = secret_of(ctx, credential, f"{field}Ref")
+        secret.mask_case_variants()  # the API path lower-cases it; the server echoes it
+        return secret.reveal(), f"the {field} in {ref.raw}"
+    return None, None
+
+
+def _user_shown(ctx: CheckContext) -> str | None:
+    """How messages name the user of a Basic credential (None for a Bearer token)."""
+    found = _credential(_spec(ctx))
+    if found is None or found[0].kind in BEARER_KINDS:
+        return None
+    return _username(ctx, found[0])[1]
 
 
 def _headers(ctx: CheckContext) -> tuple[dict[str, str], str | None]:
@@ -143,7 +157,7 @@ def _headers(ctx: CheckContext) -> tuple[dict[str, str], str | None]:
     ref, secret = secret_of(ctx, credential, field)
     if credential.kind in BEARER_KINDS:
         return {"Authorization": f"Bearer {secret.reveal()}"}, None
-    username = _username(ctx, credential)
+    username, _ = _username(ctx, credential)
     if not username:
         field = _user_field(credential)
         raise Skip(f"the {credential.kind} credential has no {field}: nothing to check yet")
@@ -215,15 +229,18 @@ def check_auth(ctx: CheckContext) -> None:
         return
     _refuse_cloud_only(ctx)
     _, username = _headers(ctx)
+    shown = _user_shown(ctx)
+    secret_user = shown != username
     path = f"/users/{quote(username.lower(), safe='')}" if username else "/application-properties"
     result = _call(ctx, path)
-    ctx.note(api=result.url, status=result.status)
+    api = _base(ctx).url.rstrip("/") + "/users/{username}" if secret_user else result.url
+    ctx.note(api=api, status=result.status)
     if result.status in (401, 403):
         message = provider_error(result)
         raise Failure(
             "invalid-credentials",
             f"Bitbucket rejected {_reference(ctx)}"
-            + (f" for {username}" if username else "")
+            + (f" for {shown}" if shown else "")
             + f": {result.status} {message}",
             reference=_reference(ctx),
             provider_error=message,
@@ -231,7 +248,8 @@ def check_auth(ctx: CheckContext) -> None:
     if result.status == 404 and username:
         # Accepted credentials (a wrong one answers 401 on every path), but the user slug is
         # not the user name: fall back to a call that needs no slug.
-        ctx.note(user_lookup=f"no user slug {username.lower()!r}: version checked instead")
+        slug = f"for {shown}" if secret_user else repr(username.lower())
+        ctx.note(user_lookup=f"no user slug {slug}: version checked instead")
         result = _call(ctx, "/application-properties")
     if result.status == 404:
         raise Failure(
@@ -250,7 +268,10 @@ def check_auth(ctx: CheckContext) -> None:
     if "version" in body:
         ctx.note(server_version=body.get("version"))
     else:
-        ctx.note(username=body.get("name") or username, user_slug=body.get("slug"))
+        if secret_user:  # the server's name and slug are the secret's value
+            ctx.note(username=shown)
+        else:
+            ctx.note(username=body.get("name") or username, user_slug=body.get("slug"))
         _note_version(ctx)
 
 
@@ -402,6 +423,7 @@ _CLOUD_401_USER_HINT = (
 
 def _check_cloud_auth(ctx: CheckContext) -> None:
     _, username = _headers(ctx)
+    shown = _user_shown(ctx)
     found = _credential(_spec(ctx))
     kind = found[0].kind if found else ""
     result = _call(ctx, "/user")
@@ -415,7 +437,7 @@ def _check_cloud_auth(ctx: CheckContext) -> None:
     body = body if isinstance(body, dict) else {}
     if result.status == 200:
         ctx.note(
-            username=body.get("username") or username,
+            username=shown if shown != username else body.get("username") or username,
             display_name=body.get("display_name"),
             account_id=body.get("account_id"),
         )
@@ -425,7 +447,7 @@ def _check_cloud_auth(ctx: CheckContext) -> None:
         # which Harness does not need.
         required, granted = _scope_detail(result)
         ctx.note(
-            username=username,
+            username=shown,
             user_lookup=f"GET /user answered 403 {provider_error(result)}: the credential is"
             " accepted, it only lacks the scope that endpoint needs",
             user_required_scopes=required,
@@ -441,7 +463,7 @@ def _check_cloud_auth(ctx: CheckContext) -> None:
         raise Failure(
             "invalid-credentials",
             f"Bitbucket Cloud rejected {_reference(ctx)}"
-            + (f" for {username}" if username else "")
+            + (f" for {shown}" if shown else "")
             + f": 401 {message}{hint}",
             reference=_reference(ctx),
             provider_error=message,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 from ..endpoints import parse_url
+from ..masking import redact_url
 from ..model import Connector, ScmSpec
 from ..results import Failure, NotApplicable
 from ..secrets import Secret
@@ -39,14 +40,15 @@ def check_auth(ctx: CheckContext) -> None:
     credential = spec.auth
     ref, password = secret_of(ctx, credential, "passwordRef")
     assert credential is not None
-    username = credential.values.get("username")
-    if username is None:
-        _, user_secret = secret_of(ctx, credential, "usernameRef")
-        username = user_secret.reveal()
+    username = shown = credential.values.get("username")
+    if username is None:  # a secret holds it: messages name its reference, never its value
+        user_ref, user_secret = secret_of(ctx, credential, "usernameRef")
+        username, shown = user_secret.reveal(), f"the username in {user_ref.raw}"
     pair = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
     header = Secret(pair, ref.raw, "derived")  # the encoded pair is masked too
     repository = _repository_url(spec)
     base = parse_url(repository, "git")
+    repository = redact_url(repository)  # what messages quote: no credentials of the URL
     result = call(
         ctx, base, "info/refs?service=git-upload-pack",  # relative to the repository URL
         {"Authorization": f"Basic {header.reveal()}", "Git-Protocol": "version=2"},
@@ -65,14 +67,14 @@ def check_auth(ctx: CheckContext) -> None:
     if result.status == 401:
         raise Failure(
             "invalid-credentials",
-            f"the Git server rejected {username} with {ref.raw}: {result.status}",
+            f"the Git server rejected {shown} with {ref.raw}: {result.status}",
             reference=ref.raw,
             provider_error=f"{result.status} {result.message}",
         )
     if result.status in (403, 404):
         raise Failure(
             "insufficient-permissions",
-            f"{username} cannot read {repository} ({result.status})",
+            f"{shown} cannot read {repository} ({result.status})",
             missing=f"read access to {repository}",
             reference=ref.raw,
         )

@@ -336,14 +336,14 @@ def _manual_session(ctx: CheckContext, k8s: Any) -> Session:
         import base64
 
         _, password = secret_of(ctx, credential, "passwordRef")
-        username = credential.values.get("username")
-        if username is None:
-            _, secret_username = secret_of(ctx, credential, "usernameRef")
-            username = secret_username.reveal()
+        username = shown = credential.values.get("username")
+        if username is None:  # a secret holds it: named by its reference, never its value
+            user_ref, secret_username = secret_of(ctx, credential, "usernameRef")
+            username, shown = secret_username.reveal(), f"<the username in {user_ref.raw}>"
         pair = f"{username}:{password.reveal()}".encode()
         authorization = "Basic " + base64.b64encode(pair).decode()
         MASKER.add(authorization.split(" ", 1)[1])
-        identity = Subject("User", username)
+        identity = Subject("User", shown)
         reference = credential.refs["passwordRef"].raw
         described = f"user name and password {reference}"
     elif credential.kind == "ClientKeyCert":
@@ -792,6 +792,8 @@ def check_auth(ctx: CheckContext) -> None:
                 " anonymous: no credential was accepted",
                 reference=session.reference, provider_error="authenticated as system:anonymous",
             )  # fmt: skip
+        if session.identity is not None and not session.identity.known:
+            username = session.identity.name  # the server echoes a secret user name
         ctx.note(username=username, groups=list(getattr(info, "groups", None) or []))
 
 
