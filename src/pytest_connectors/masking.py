@@ -46,8 +46,8 @@ SENSITIVE_KEY = re.compile(r"key|secret|token|password|credential", re.IGNORECAS
 class FormSet:
     """Forms compiled into one pattern. A form longer than ``PREFIX`` characters is matched by
     its prefix and then extended to the whole form where the text holds it: the pattern stays
-    small (compiling is per character), and the start of a long secret cut short in output
-    (a truncated ``repr`` of ``-l``) is masked too. PEM armour is public: a prefix goes past it.
+    small (compiling is per character), and a long secret cut short in output (a truncated
+    ``repr`` of ``-l``) is masked as far as it goes. PEM armour is public: a prefix goes past it.
     """
 
     PREFIX = 16
@@ -73,9 +73,10 @@ class FormSet:
         match = self.pattern.search(text)
         while match is not None:
             start, end = match.span()
-            for form in self.longer.get(match.group(), ()):
-                if text.startswith(form, start):
-                    end = start + len(form)
+            for form in self.longer.get(match.group(), ()):  # longest first
+                # the whole form, or as much of its start as the text holds (a cut-short repr)
+                end = max(end, start + _common_prefix(text, start, form))
+                if end - start == len(form):
                     break
             yield start, end
             match = self.pattern.search(text, start + 1)  # one that starts inside this one too
@@ -135,11 +136,12 @@ class Masker:
         levels, pending = self._current()
         for level in levels:
             yield from level.spans(text)
-        for form in pending:
-            start = text.find(form)
+        for form in pending:  # as a FormSet matches them: by key, then as far as they go
+            key = FormSet.key(form)
+            start = text.find(key)
             while start != -1:
-                yield start, start + len(form)
-                start = text.find(form, start + 1)
+                yield start, start + _common_prefix(text, start, form)
+                start = text.find(key, start + 1)
 
     def _holds_secret(self, text: str) -> bool:
         return bool(text) and next(self._plain_spans(text), None) is not None
@@ -308,6 +310,17 @@ def _b64_text(run: str) -> str:
         return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
         return ""
+
+
+def _common_prefix(text: str, start: int, form: str) -> int:
+    if text.startswith(form, start):
+        return len(form)
+    length = 0
+    for a, b in zip(text[start : start + len(form)], form, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
 
 
 # -- one pattern for every form -----------------------------------------------------------------
