@@ -336,10 +336,12 @@ def _manual_session(ctx: CheckContext, k8s: Any) -> Session:
         import base64
 
         _, password = secret_of(ctx, credential, "passwordRef")
-        username = shown = credential.values.get("username")
+        username = credential.values.get("username")
         if username is None:  # a secret holds it: named by its reference, never its value
             user_ref, secret_username = secret_of(ctx, credential, "usernameRef")
             username, shown = secret_username.reveal(), f"<the username in {user_ref.raw}>"
+        else:
+            shown = username
         pair = f"{username}:{password.reveal()}".encode()
         authorization = "Basic " + base64.b64encode(pair).decode()
         MASKER.add(authorization.split(" ", 1)[1])
