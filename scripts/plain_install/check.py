@@ -77,6 +77,15 @@ def main() -> None:
             if not mode and "pytest-connectors[vault]" not in output:
                 fail("the Vault checks did not name the missing extra", output)
             print(f"plain install: ten connector types {' '.join(mode) or 'online'}: exit {code}")
+        sandbox = subprocess.run(
+            [sys.executable, "-m", "pytest_connectors.sandbox", "--seconds", "1"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        if sandbox.returncode != 2 or "pytest-connectors[sandbox]" not in sandbox.stderr:
+            fail("the sandbox CLI did not name its extra", sandbox.stdout + sandbox.stderr)
+        if "Traceback" in sandbox.stderr:
+            fail("the sandbox CLI printed a traceback", sandbox.stderr)
+        print("plain install: the sandbox CLI names the extra it needs")
     server.shutdown()
 
 

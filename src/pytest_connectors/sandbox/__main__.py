@@ -12,11 +12,12 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .certs import VARIANTS
-from .core import Sandbox
-from .netutil import SandboxUnavailable
+from . import EXTRA_HINT
+
+if TYPE_CHECKING:
+    from .core import Sandbox
 
 
 def describe(sandbox: Sandbox, proxy_url: str | None) -> dict[str, Any]:
@@ -54,12 +55,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _stop_on_sigterm()
     try:
+        import dnslib  # noqa: F401  (the sandbox's own dependencies: the [sandbox] extra)
+        import trustme  # noqa: F401
+    except ModuleNotFoundError as exc:
+        print(
+            f"python -m pytest_connectors.sandbox needs the [sandbox] extra ({exc.name} is"
+            f" missing): {EXTRA_HINT}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         return _serve(args.seconds)
     except KeyboardInterrupt:  # while starting: the servers started so far are stopped
         return 130
 
 
 def _serve(seconds: float | None) -> int:
+    from .certs import VARIANTS
+    from .core import Sandbox
+    from .netutil import SandboxUnavailable
+
     with Sandbox() as sandbox:
         for variant in VARIANTS:
             sandbox.https(f"{variant}.sandbox.test", variant)
