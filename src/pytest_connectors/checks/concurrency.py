@@ -39,6 +39,7 @@ from typing import Any
 
 from ..endpoints import Endpoint
 from ..model import Connector, ScmSpec
+from ..probes.deadline import AnswerTooLarge
 from ..probes.http import HttpResult, request
 from ..results import Failure, Phase, Skip
 from . import Check
@@ -203,7 +204,10 @@ def _judge(send: Callable[[], HttpResult]) -> Attempt:
         label = "timeout" if finding.mode == "connection-timeout" else _error_label(problem)
         return Attempt(False, label, failure=exc)
     if result.error is not None:
-        return Attempt(False, _error_label(result.error), result)
+        if isinstance(result.limit, AnswerTooLarge):  # a limit of ours, not the server's
+            return Attempt(False, "too large", result)
+        label = "timeout" if result.limit is not None else _error_label(result.error)
+        return Attempt(False, label, result)
     assert result.status is not None
     throttled = result.status in THROTTLE_STATUSES or _rate_limited(result)
     return Attempt(not throttled, str(result.status), result)
