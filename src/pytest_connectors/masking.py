@@ -175,6 +175,25 @@ class Masker:
         parts += [text[done:start], MASK, text[end:]]
         return "".join(parts)
 
+    def scrub_cuts(self, text: str, cut: str = "...") -> str:
+        """Mask what is left of a secret around each ``cut``: pytest shortens a long local of
+        ``-l`` to its head and tail around ``...``, which can split a secret anywhere. The end
+        of the head that starts a form, and the start of the tail that ends one, are masked
+        (from ``_CUT_MIN`` characters on; :meth:`scrub` masks the rest)."""
+        if cut not in text:
+            return text
+        with self._lock:
+            forms = tuple(self._forms)
+        parts = text.split(cut)
+        for n in range(len(parts) - 1):
+            ending = _cut_overlap(parts[n], forms, at_end=True)
+            if ending:
+                parts[n] = parts[n][: len(parts[n]) - ending] + MASK
+            starting = _cut_overlap(parts[n + 1], forms, at_end=False)
+            if starting:
+                parts[n + 1] = MASK + parts[n + 1][starting:]
+        return cut.join(parts)
+
     def contains_secret(self, text: str) -> bool:
         return bool(text) and next(self._spans(text), None) is not None
 
@@ -310,6 +329,43 @@ def _b64_text(run: str) -> str:
         return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
         return ""
+
+
+#: The shortest piece of a cut secret that :meth:`Masker.scrub_cuts` masks.
+_CUT_MIN = 6
+
+
+def _cut_overlap(text: str, forms: Iterable[str], *, at_end: bool) -> int:
+    """How many characters at the end of ``text`` (``at_end``) or at its start are a piece of a
+    form cut there: a start of the form (or the whole of ``text`` inside one) at the end, an
+    end of the form (or the whole of ``text``) at the start. The longest such piece of
+    ``_CUT_MIN`` characters or more, else 0."""
+    probe = text[-_CUT_MIN:] if at_end else text[:_CUT_MIN]
+    if len(probe) < _CUT_MIN:
+        return 0
+    best = 0
+    for form in forms:
+        at = form.find(probe)
+        while at != -1:
+            if at_end:  # compare backwards from the end of the probe
+                span = _common_suffix(text, form[: at + _CUT_MIN])
+                whole = span in (at + _CUT_MIN, len(text))
+            else:
+                span = _common_prefix(text, 0, form[at:])
+                whole = span in (len(form) - at, len(text))
+            if whole and span > best:
+                best = span
+            at = form.find(probe, at + 1)
+    return best
+
+
+def _common_suffix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(reversed(a), reversed(b), strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _common_prefix(text: str, start: int, form: str) -> int:

@@ -4,7 +4,8 @@
   ``stack_info`` formatted at once, so captured logs, ``--log-cli-level`` and ``--log-file``
   get the same masked text;
 * test and collection reports: the failure text at any ``--tb`` style and verbosity (with the
-  locals of ``-l``), captured output and logs, skip and xfail reasons, and the
+  locals of ``-l``, what is left of a secret where pytest cut a long local short too),
+  captured output and logs, skip and xfail reasons, and the
   ``user_properties`` JUnit writes (their free text: a connector reference stays as it is);
 * the warnings summary (a warning's message);
 * ``--debug``'s log, whose first lines quote the command line (a proxy URL's password): its
@@ -75,11 +76,12 @@ def scrub_report(
     elif isinstance(longrepr, tuple) and len(longrepr) == 3:
         report.longrepr = (longrepr[0], longrepr[1], MASKER.scrub(longrepr[2]))
     elif isinstance(longrepr, str):
-        report.longrepr = MASKER.scrub(longrepr)
+        report.longrepr = MASKER.scrub_cuts(MASKER.scrub(longrepr))
     elif longrepr is not None:
         text = str(longrepr)
-        if MASKER.contains_secret(text):
-            report.longrepr = MASKER.scrub(text)  # the text, without its markup
+        scrubbed = MASKER.scrub_cuts(MASKER.scrub(text))  # -l cuts long locals short
+        if scrubbed != text:
+            report.longrepr = scrubbed  # the text, without its markup
     report.sections = [(title, MASKER.scrub(body)) for title, body in report.sections]
     if isinstance(report, pytest.TestReport):
         report.user_properties = [

@@ -397,3 +397,15 @@ def test_the_parsed_forms_of_a_key_are_secrets_too() -> None:
     assert "id-0123456789" not in shown and "'type': 'service_account'" in shown
     pem = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBcert-body-line\n").decode()
     assert "MIIBcert" not in repr(_pem(Secret(pem, "account.ca", "file")))
+
+
+def test_what_is_left_of_a_secret_around_a_cut_is_masked(masker: Masker) -> None:
+    value = "".join(random.Random(9).choices(string.ascii_letters, k=300))
+    masker.add(value)
+    local = repr([value])
+    cut = f"{local[:118]}...{local[-119:]}"  # saferepr's cut of a long local under -l
+    assert masker.scrub_cuts(cut) == f"{local[:2]}{MASK}...{MASK}{local[-2:]}"
+    local = repr({"before": 1, "key": value, "after": 2})
+    cut = f"{local[:118]}...{local[-119:]}"
+    assert masker.scrub_cuts(cut) == f"{local[:22]}{MASK}...{MASK}{local[-14:]}"
+    assert masker.scrub_cuts("wait... and see") == "wait... and see"
