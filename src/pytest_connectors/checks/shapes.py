@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..masking import SENSITIVE_KEY
+from ..masking import PUBLIC_JSON_KEYS
 from ..model import SecretKind
 from ..secrets import Secret
 
@@ -117,8 +117,9 @@ def _ssh_key(key: Secret, passphrase: Secret | None) -> Shape:
 
 
 def _key_document(secret: Secret) -> dict[str, Any] | None:
-    """A JSON key file's fields; those that name a secret (``private_key``,
-    ``private_key_id`` ...) as secrets of their own. None when it is no JSON object."""
+    """A JSON key file's fields; the values that are not public (``private_key``,
+    ``private_key_id`` ..., not ``type`` or ``client_email``) as secrets of their own. None
+    when it is no JSON object."""
     try:
         data = json.loads(secret.reveal())
     except ValueError:
@@ -126,9 +127,13 @@ def _key_document(secret: Secret) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     return {
-        str(k): _parsed(secret, v, str(k)) if isinstance(v, str) and SENSITIVE_KEY.search(k) else v
+        str(k): _parsed(secret, v, str(k)) if _secret_field(str(k), v) else v
         for k, v in data.items()
     }
+
+
+def _secret_field(key: str, value: object) -> bool:
+    return isinstance(value, str) and key not in PUBLIC_JSON_KEYS and "://" not in value[:12]
 
 
 def _filled(value: object) -> bool:
