@@ -411,3 +411,23 @@ def test_what_is_left_of_a_secret_around_a_cut_is_masked(masker: Masker) -> None
     cut = f"{local[:118]}...{local[-119:]}"
     assert masker.scrub_cuts(cut) == f"{local[:22]}{MASK}...{MASK}{local[-14:]}"
     assert masker.scrub_cuts("wait... and see") == "wait... and see"
+
+
+def test_remediation_commands_quote_a_url_without_its_credentials(build: Any) -> None:
+    from pytest_connectors.reporting.remediation import _scm
+
+    connector = build(
+        """
+        connector:
+          name: g
+          identifier: g
+          type: Git
+          spec:
+            url: https://bot:Ab1@git.example.com/acme/app.git
+            connectionType: Repo
+            type: Http
+            spec: {username: bot, passwordRef: account.p}
+        """
+    )
+    details = _scm(connector, connector.spec, {})
+    assert details["repo_url"] == "'https://***@git.example.com/acme/app.git'"

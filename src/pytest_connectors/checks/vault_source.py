@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..masking import redact_url
 from ..model import Connector, SecretDefinition, VaultSpec
 from ..refs import Reference
 from ..results import Failure, Outcome, Skip, SkipKind
@@ -241,7 +242,7 @@ def _blocked(result: Any) -> bool:
 
 def _vault_url(connector: Connector) -> str:
     spec = connector.spec
-    return spec.vault_url or "" if isinstance(spec, VaultSpec) else ""
+    return redact_url(spec.vault_url or "") if isinstance(spec, VaultSpec) else ""
 
 
 __all__ = ["VaultSecretSource"]

@@ -23,6 +23,7 @@ import pytest
 
 from ..delegate import Resolver
 from ..endpoints import EndpointError, api_endpoint, endpoints_for, parse_url
+from ..masking import redact_url
 from ..model import (
     AwsSpec,
     AzureSpec,
@@ -67,6 +68,12 @@ def _quoted(value: str | None) -> str | None:
     return shlex.quote(value) if value else None
 
 
+def _url(value: object) -> str | None:
+    """A URL of the definition as a command may quote it: without credentials written in it."""
+    url = _literal(value)
+    return redact_url(url) if url else None
+
+
 def auth_kind(spec: ConnectorSpec) -> str | None:
     """The credential kind steps are limited by (``Step.auths``)."""
     if isinstance(spec, ScmSpec):
@@ -83,7 +90,7 @@ def auth_kind(spec: ConnectorSpec) -> str | None:
 
 def _scm(connector: Connector, spec: ScmSpec, provider: Mapping[str, Any]) -> dict[str, Any]:
     details: dict[str, Any] = {}
-    url = _literal(spec.url)
+    url = _url(spec.url)
     if url:
         repository = _literal(spec.validation_repo)
         if spec.connection_type == "Account" and repository:
@@ -102,7 +109,7 @@ def _scm(connector: Connector, spec: ScmSpec, provider: Mapping[str, Any]) -> di
 def _kubernetes(spec: KubernetesSpec) -> dict[str, Any]:
     if spec.credential_type == "InheritFromDelegate":
         return {"kubectl": "kubectl"}
-    master = _literal(spec.master_url)
+    master = _url(spec.master_url)
     credential = spec.auth
     if master is None or credential is None or credential.kind not in _KUBECTL_CREDENTIALS:
         return {}
@@ -114,7 +121,7 @@ def _kubernetes(spec: KubernetesSpec) -> dict[str, Any]:
 
 def _vault(spec: VaultSpec) -> dict[str, Any]:
     details: dict[str, Any] = {}
-    url = _literal(spec.vault_url)
+    url = _url(spec.vault_url)
     if url:
         details["vault_url"] = _quoted(url.rstrip("/"))
         flags = [shlex.quote(f"-address={url.rstrip('/')}")]
