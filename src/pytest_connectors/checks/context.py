@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..delegate import DelegateContext
+from ..engine.resources import RunResources
 from ..inventory import Inventory
 from ..model import Connector
 from ..pipelines import pipeline_uses_by_connector
@@ -48,6 +49,8 @@ class CheckContext:
     options: RunOptions
     result_of: Callable[[str], CheckResult]
     prober: Prober = field(default_factory=lambda: Prober(DelegateContext(), 10.0))
+    #: What the checks of this run share (sessions, clients, minted tokens): made once per run.
+    resources: RunResources = field(default_factory=RunResources)
     findings: list[Finding] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
     deferred: str | None = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..delegate import DelegateContext
 from ..endpoints import Endpoint
+from ..engine.resources import RunResources
 from ..inventory import Inventory
 from ..model import Connector
 from ..probes.prober import Prober
@@ -45,6 +46,7 @@ class CheckEngine:
     _prober: Prober | None = None
     _prefetched: set[tuple[str, int]] = field(default_factory=set)
     _running: set[tuple[str, int, str]] = field(default_factory=set)
+    resources: RunResources = field(default_factory=RunResources)
 
     @property
     def collect_context(self) -> CollectContext:
@@ -86,6 +88,7 @@ class CheckEngine:
             self.prober.connection(endpoint, trust)
 
     def close(self) -> None:
+        self.resources.close()
         if self._prober is not None:
             self._prober.close()
 
@@ -156,6 +159,7 @@ class CheckEngine:
             options=self.options,
             result_of=lambda other: self.result(connector, other),
             prober=self.prober,
+            resources=self.resources,
         )
 
     def _evaluate(self, connector: Connector, name: str) -> CheckResult:
